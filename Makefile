@@ -1,0 +1,38 @@
+# Set-up is automatic: every target creates .venv in the repository and installs what it needs
+# on first use (and again whenever pyproject.toml changes).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+DATA   ?= ../shared/data
+
+.PHONY: test test-fast features data bench clean
+
+$(VENV)/.installed-test: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "varstream needs Python >= 3.11, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+## make test: the whole test suite (unit + integration on ../shared/data)
+test: $(VENV)/.installed-test
+	$(PY) -m pytest -q
+
+## make test-fast: unit tests only
+test-fast: $(VENV)/.installed-test
+	$(PY) -m pytest -q tests/unit
+
+## make data: what the shared datasets hold
+data: $(VENV)/.installed-test
+	$(VENV)/bin/varstream data
+
+## make features: the feature table of the whole shared Catalina set
+features: $(VENV)/.installed-test
+	$(VENV)/bin/varstream features --dataset $(DATA)/catalina --out build/features_catalina.csv
+
+## make bench: feature-pipeline throughput
+bench: $(VENV)/.installed-test
+	$(PY) benchmarks/features.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .hypothesis

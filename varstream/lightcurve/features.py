@@ -1,0 +1,136 @@
+"""Named feature extractors and the versioned feature vector.
+
+Each extractor is a small function that returns its features as ``(name, value)`` pairs, and
+declares its names up front, so a feature vector always travels with its names and version (the
+shape of SNAD's ``light-curve`` package). Bump :data:`FEATURE_VERSION` whenever a name, an order
+or a computation changes: models record the version they were trained on and refuse another.
+
+Feature groups (all magnitudes in mag, periods in days):
+
+- ``period``: log10 of the Lomb–Scargle period, its power and peak significance;
+- ``stats``: distribution of the cleaned magnitudes (amplitude, scatter, shape, variability);
+- ``folded``: the SuperSmoother model of the curve folded at the period (amplitude, scatter about
+  it, time spent faint, rise time);
+- ``c22time``: catch22 on the time-ordered magnitudes (the reference study's features);
+- ``c22phase``: catch22 on the phase-ordered magnitudes, where the shape of a periodic signal lives;
+- ``absolute``: absolute magnitude from the Gaia distance, its error and a ``has_distance`` flag.
+
+Apparent mean magnitude, number of points and time span are deliberately *not* features: they
+describe the survey and the star's distance, not its class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import numpy as np
+import pycatch22
+from astropy.stats import mad_std
+from scipy import stats as sps
+
+from varstream.lightcurve.clean import FoldedModel
+from varstream.lightcurve.gaia import Distance, absolute_magnitude, intensity_mean_magnitude
+from varstream.lightcurve.period import PeriodResult
+
+FEATURE_VERSION = "1"
+
+_C24 = pycatch22.catch22_all([0.0, 1.0, 0.5, 2.0, 1.5, 0.2, 0.9, 1.1, 0.3, 0.7], catch24=True)["names"]
+#: catch22 feature names used (catch24 without ``DN_mean``, which is the apparent magnitude).
+CATCH22_NAMES: tuple[str, ...] = tuple(n for n in _C24 if n != "DN_mean")
+
+PERIOD_NAMES = ("log10_period", "period_power", "log10_period_snr")
+STATS_NAMES = ("amplitude", "std", "mad", "iqr", "skew", "kurtosis", "beyond1std",
+               "log10_chi2_reduced", "von_neumann_eta")
+FOLDED_NAMES = ("model_amplitude", "folded_residual_std", "folded_scatter_ratio",
+                "folded_faint_fraction", "folded_rise_fraction")
+ABSOLUTE_NAMES = ("abs_mag", "abs_mag_err", "has_distance")
+#: Features that may be NaN: they are missing exactly when ``has_distance`` is 0.
+OPTIONAL_NAMES = frozenset({"abs_mag", "abs_mag_err"})
+
+FEATURE_NAMES: tuple[str, ...] = (
+    PERIOD_NAMES
+    + STATS_NAMES
+    + FOLDED_NAMES
+    + tuple(f"c22time_{n}" for n in CATCH22_NAMES)
+    + tuple(f"c22phase_{n}" for n in CATCH22_NAMES)
+    + ABSOLUTE_NAMES
+)
+
+_TINY = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureVector:
+    """Feature values with their names and the feature version they were computed by."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    version: str = FEATURE_VERSION
+
+    def as_dict(self) -> dict[str, float]:
+        return {n: float(v) for n, v in zip(self.names, self.values)}
+
+    def __getitem__(self, name: str) -> float:
+        return float(self.values[self.names.index(name)])
+
+
+def period_features(result: PeriodResult) -> Iterable[tuple[str, float]]:
+    yield "log10_period", np.log10(result.period)
+    yield "period_power", result.power
+    yield "log10_period_snr", np.log10(1.0 + max(result.snr, 0.0))
+
+
+def stats_features(mags: np.ndarray, errors: np.ndarray) -> Iterable[tuple[str, float]]:
+    p5, p25, p75, p95 = np.percentile(mags, [5, 25, 75, 95])
+    std = float(np.std(mags))
+    yield "amplitude", 0.5 * (p95 - p5)
+    yield "std", std
+    yield "mad", float(mad_std(mags))
+    yield "iqr", p75 - p25
+    if std > _TINY:
+        yield "skew", float(sps.skew(mags))
+        yield "kurtosis", float(sps.kurtosis(mags))
+    else:
+        yield "skew", 0.0
+        yield "kurtosis", 0.0
+    w = 1.0 / errors**2
+    wmean = float(np.sum(w * mags) / np.sum(w))
+    yield "beyond1std", float(np.mean(np.abs(mags - wmean) > std)) if std > _TINY else 0.0
+    chi2 = float(np.sum(w * (mags - wmean) ** 2)) / max(mags.size - 1, 1)
+    yield "log10_chi2_reduced", np.log10(chi2 + _TINY)
+    var = std**2
+    yield "von_neumann_eta", float(np.mean(np.diff(mags) ** 2) / var) if var > _TINY**2 else 0.0
+
+
+def folded_features(model: FoldedModel) -> Iterable[tuple[str, float]]:
+    amp = model.amplitude
+    resid = float(mad_std(model.residuals))
+    yield "model_amplitude", amp
+    yield "folded_residual_std", resid
+    yield "folded_scatter_ratio", resid / max(amp, _TINY)
+    mid = 0.5 * (model.values.max() + model.values.min())
+    yield "folded_faint_fraction", float(np.mean(model.values > mid)) if amp > _TINY else 0.5
+    bright = model.grid[int(np.argmin(model.values))]   # maximum light (smallest magnitude)
+    faint = model.grid[int(np.argmax(model.values))]    # minimum light
+    yield "folded_rise_fraction", float(np.mod(bright - faint, 1.0)) if amp > _TINY else 0.5
+
+
+def catch22_features(prefix: str, series: np.ndarray) -> Iterable[tuple[str, float]]:
+    out = pycatch22.catch22_all(series.tolist(), catch24=True)
+    values = dict(zip(out["names"], out["values"]))
+    for name in CATCH22_NAMES:
+        yield f"{prefix}_{name}", float(values[name])
+
+
+def absolute_features(mags: np.ndarray, errors: np.ndarray, distance: Distance | None) -> Iterable[tuple[str, float]]:
+    if distance is None:
+        yield "abs_mag", float("nan")
+        yield "abs_mag_err", float("nan")
+        yield "has_distance", 0.0
+        return
+    mean_mag, mean_err = intensity_mean_magnitude(mags, errors)
+    m_abs, m_err = absolute_magnitude(mean_mag, mean_err, distance)
+    yield "abs_mag", m_abs
+    yield "abs_mag_err", m_err
+    yield "has_distance", 1.0

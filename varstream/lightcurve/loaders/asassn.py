@@ -1,0 +1,348 @@
+"""ASAS-SN: the variable-star catalogue (VizieR II/366, optionally cross-matched to Gaia DR3) and
+Sky Patrol light curves.
+
+Two light-curve formats are read:
+
+- the 3-column form ``time,mag,mag_err`` (time is HJD);
+- the full Sky Patrol export ``jd,flux,flux_err,mag,mag_err,limit,fwhm,cam,asas_sn_id`` (optionally
+  ``phot_filter``), preceded by a ``#`` header line of JSON-like ``"key":value`` pairs.
+
+ASAS-SN observed in V until late 2018 and in g since (new g-band units from late 2017; the original
+units switched filters around JD 2458450). The two bands differ by 0.1–1.2 mag for the same star,
+so merging them silently corrupts every feature. Without a filter column, :func:`separate_eras`
+labels each point: before :data:`G_START_JD` V, after :data:`V_END_JD` g, and in between (both
+bands interleaved) by which of two magnitude levels the point sits on; points whose band cannot be
+told are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from varstream.lightcurve.errors import LightCurveError
+from varstream.lightcurve.loaders.text import parse_columns
+from varstream.lightcurve.types import LightCurve
+
+log = logging.getLogger(__name__)
+
+CATALOGUE = "catalogue_gaia_dr3.csv"
+ARCHIVE = "skypatrol_lightcurves.tar.gz"
+JD_TO_MJD = 2400000.5
+#: First g-band data (new units, late 2017), JD.
+G_START_JD = 2458000.0
+#: Last V-band data (original units switched to g around Dec 2018), JD.
+V_END_JD = 2458460.0
+ERAS = ("V", "g", "merged")
+
+
+def asassn_id_from_filename(name: str) -> str:
+    """``J000022_54_590559_3`` → ``J000022.54+590559.3`` (``_`` between RA and Dec means ``+``)."""
+    stem = Path(name).stem
+    m = re.fullmatch(r"J(\d{6})_(\d{2})([_-])(\d{6})_(\d)", stem)
+    if not m:
+        raise ValueError(f"not an ASAS-SN Sky Patrol light-curve name: {name!r}")
+    sign = "+" if m.group(3) == "_" else "-"
+    return f"J{m.group(1)}.{m.group(2)}{sign}{m.group(4)}.{m.group(5)}"
+
+
+# ---------------------------------------------------------------- catalogue
+
+_META_COLUMNS = {
+    # our meta key: (catalogue columns tried in order: cross-matched file, raw VizieR II/366)
+    "ra_deg": ("asassn_ra", "RAJ2000", "ra"),
+    "dec_deg": ("asassn_dec", "DEJ2000", "dec"),
+    "catalogue_period_days": ("asassn_period_asassn", "Per", "period"),
+    "catalogue_amplitude_mag": ("asassn_amplitude_asassn", "Amp", "amplitude"),
+    "catalogue_mag": ("asassn_asassn_mag", "Vmag", "mean_vmag"),
+    "distance_pc": ("asassn_Dist", "Dist"),
+    "parallax_mas": ("gaia_parallax", "asassn_Plx", "Plx"),
+    "parallax_error_mas": ("gaia_parallax_error", "asassn_e_Plx", "e_Plx"),
+    "ruwe": ("gaia_ruwe",),
+    "gaia_source_id": ("gaia_source_id", "asassn_GaiaDR3", "GaiaDR3"),
+    "gaia_bp_rp": ("gaia_bp_rp",),
+    "gaia_ag_gspphot": ("gaia_ag_gspphot",),
+}
+_ID_COLUMNS = ("asassn_asassn_id", "ASASSN-V", "asassn_name", "ID")
+_CLASS_COLUMNS = ("asassn_class", "Type", "variable_type", "Class")
+
+
+@dataclass(frozen=True)
+class AsassnEntry:
+    """One catalogue row: ``asassn_id`` (``J…`` name), its class and star-level metadata."""
+
+    asassn_id: str
+    asassn_class: str | None
+    meta: dict[str, Any]
+
+
+def _first(row: dict[str, str], names: tuple[str, ...]) -> str | None:
+    for name in names:
+        value = row.get(name)
+        if value is not None and value.strip() != "":
+            return value.strip()
+    return None
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except ValueError:
+        return None
+    return out if np.isfinite(out) else None
+
+
+def read_catalogue(path: str | Path) -> dict[str, AsassnEntry]:
+    """The catalogue keyed by ASAS-SN name (``J000022.54+590559.3``, without the ``ASASSN-V`` prefix).
+
+    Reads the cross-matched columns of ``catalogue_gaia_dr3.csv`` or the raw VizieR II/366 columns.
+    """
+    entries: dict[str, AsassnEntry] = {}
+    with open(path, newline="", encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            raw_id = _first(row, _ID_COLUMNS)
+            if raw_id is None:
+                continue
+            asassn_id = raw_id.replace("ASASSN-V", "").strip()
+            meta: dict[str, Any] = {}
+            for key, columns in _META_COLUMNS.items():
+                value = _first(row, columns)
+                if key == "gaia_source_id":
+                    if value is not None:
+                        meta[key] = value
+                    continue
+                number = _number(value)
+                if number is not None:
+                    meta[key] = number
+            entries[asassn_id] = AsassnEntry(asassn_id, _first(row, _CLASS_COLUMNS), meta)
+    return entries
+
+
+# ---------------------------------------------------------------- V/g eras
+
+@dataclass(frozen=True)
+class EraSplit:
+    """Per-point band labels (``"V"``, ``"g"`` or ``""`` for undecidable) and the g − V offset (mag)."""
+
+    bands: np.ndarray
+    offset_mag: float | None
+    n_ambiguous: int
+
+
+def _running_median(t: np.ndarray, m: np.ndarray, half_window: float) -> np.ndarray:
+    lo = np.searchsorted(t, t - half_window, side="left")
+    hi = np.searchsorted(t, t + half_window, side="right")
+    return np.array([np.median(m[a:b]) for a, b in zip(lo, hi)])
+
+
+def separate_eras(jd: np.ndarray, mag: np.ndarray, g_start_jd: float = G_START_JD,
+                  v_end_jd: float = V_END_JD) -> EraSplit:
+    """Label each point of a merged V+g ASAS-SN curve with its band.
+
+    Points before ``g_start_jd`` are V, after ``v_end_jd`` g. In the overlap both bands are
+    interleaved at two levels offset by the band difference: each point's deviation from the
+    running median (±15 d) of the overlap points is split into two clusters (1-D two-means). If the
+    clusters are well separated (gap > 3× their pooled robust scatter, each ≥ 15 % of points), the
+    cluster on the side of the g − V offset seen between the eras (median of the first 100 g-era
+    points minus the last 100 V-era points) is g. Otherwise the overlap points are undecidable
+    (band ``""``) and the caller drops them.
+
+    Args:
+        jd: times (JD or HJD), any order.
+        mag: magnitudes.
+    """
+    jd = np.asarray(jd, dtype=np.float64)
+    mag = np.asarray(mag, dtype=np.float64)
+    bands = np.full(jd.size, "", dtype="<U1")
+    bands[jd < g_start_jd] = "V"
+    bands[jd > v_end_jd] = "g"
+    overlap = np.flatnonzero((jd >= g_start_jd) & (jd <= v_end_jd))
+    v_idx = np.flatnonzero(bands == "V")
+    g_idx = np.flatnonzero(bands == "g")
+    offset = None
+    if v_idx.size and g_idx.size:
+        v_last = v_idx[np.argsort(jd[v_idx])][-100:]
+        g_first = g_idx[np.argsort(jd[g_idx])][:100]
+        offset = float(np.median(mag[g_first]) - np.median(mag[v_last]))
+    if overlap.size == 0:
+        return EraSplit(bands, offset, 0)
+    if v_idx.size == 0 or g_idx.size == 0:
+        # only one era around the overlap: the overlap points belong to it
+        bands[overlap] = "g" if v_idx.size == 0 else "V"
+        return EraSplit(bands, offset, 0)
+
+    order = overlap[np.argsort(jd[overlap])]
+    dev = mag[order] - _running_median(jd[order], mag[order], 15.0)
+    # 1-D two-means on the deviations
+    lo_c, hi_c = np.percentile(dev, [25, 75])
+    for _ in range(20):
+        upper = np.abs(dev - hi_c) < np.abs(dev - lo_c)
+        if upper.all() or not upper.any():
+            break
+        new_lo, new_hi = dev[~upper].mean(), dev[upper].mean()
+        if new_lo == lo_c and new_hi == hi_c:
+            break
+        lo_c, hi_c = new_lo, new_hi
+    frac = upper.mean()
+    scatter = np.sqrt(0.5 * (np.var(dev[upper]) + np.var(dev[~upper]))) if 0 < frac < 1 else np.inf
+    separable = 0.15 <= frac <= 0.85 and (hi_c - lo_c) > 3.0 * scatter and offset is not None
+    if not separable or abs(offset) < 1e-9:
+        return EraSplit(bands, offset, int(overlap.size))
+    fainter_is_g = offset > 0
+    bands[order[upper]] = "g" if fainter_is_g else "V"
+    bands[order[~upper]] = "V" if fainter_is_g else "g"
+    g_ov, v_ov = order[bands[order] == "g"], order[bands[order] == "V"]
+    offset = float(np.median(mag[g_ov]) - np.median(mag[v_ov]))
+    return EraSplit(bands, offset, 0)
+
+
+# ---------------------------------------------------------------- light curves
+
+def _parse_header(line: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in re.findall(r'"([^"]+)"\s*:\s*("[^"]*"|[^,]+)', line):
+        value = value.strip()
+        out[key] = value.strip('"') if value.startswith('"') else _number(value)
+    return out
+
+
+def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
+                   entry: AsassnEntry | None = None) -> LightCurve:
+    """A Sky Patrol CSV (3-column or full export) as one single-band :class:`LightCurve`.
+
+    Args:
+        object_id: the star's name (ASAS-SN ``J…`` name or Sky Patrol id).
+        data: the file's bytes.
+        era: ``"g"`` or ``"V"`` keep that band only; ``"merged"`` keeps both, with the V points
+            shifted by the measured g − V offset onto the g scale (band ``"g"``), which keeps the
+            full time span for the period search. The offset is in ``meta["era_offset_mag"]``.
+        entry: the star's catalogue row (label and metadata), if known.
+
+    Times become ``JD - 2400000.5`` (``meta["time_system"] = "HJD-2400000.5"``). Non-detections
+    (upper limits, ``mag_err`` 99.99) are left for :func:`sanitize` to drop as ``large_error``.
+
+    Raises:
+        LightCurveError: unknown era, missing columns, or no rows.
+    """
+    if era not in ERAS:
+        raise LightCurveError(object_id, f"unknown era {era!r}; expected one of {ERAS}")
+    text = data.decode("utf-8", errors="replace")
+    lines = text.splitlines()
+    header: dict[str, Any] = {}
+    while lines and lines[0].startswith("#"):
+        header.update(_parse_header(lines.pop(0)))
+    if not lines:
+        raise LightCurveError(object_id, "Sky Patrol file has no rows")
+    columns = [c.strip() for c in lines[0].split(",")]
+    body = "\n".join(lines[1:]).encode()
+    time_col = "time" if "time" in columns else "jd" if "jd" in columns else None
+    if time_col is None or "mag" not in columns or "mag_err" not in columns:
+        raise LightCurveError(object_id, f"Sky Patrol file lacks time/jd, mag or mag_err columns: {columns}")
+    aux: dict[str, np.ndarray] = {}
+    numeric = [c for c in columns if c not in ("cam", "camera", "phot_filter", "asas_sn_id", "image_id", "quality")]
+    if numeric == columns:
+        table, bad = parse_columns(body, len(columns), delimiter=b",")
+        jd, mag, err = (table[:, columns.index(c)] for c in (time_col, "mag", "mag_err"))
+        filters = None
+    else:
+        rows = list(csv.reader(io.StringIO(body.decode())))
+        good = [r for r in rows if len(r) == len(columns)]
+        bad = len(rows) - len(good)
+
+        def col(name: str) -> np.ndarray:
+            vals = [r[columns.index(name)] for r in good]
+            return np.array([_number(v) if _number(v) is not None else np.nan for v in vals])
+
+        jd, mag, err = col(time_col), col("mag"), col("mag_err")
+        cam_col = "cam" if "cam" in columns else "camera" if "camera" in columns else None
+        if cam_col:
+            aux["camera"] = np.array([r[columns.index(cam_col)] for r in good])
+        filters = np.array([r[columns.index("phot_filter")] for r in good]) if "phot_filter" in columns else None
+    meta: dict[str, Any] = {"survey": "ASAS-SN Sky Patrol", "time_system": "HJD-2400000.5", "bad_lines": bad}
+    meta.update({f"skypatrol_{k}": v for k, v in header.items()})
+    label = None
+    if entry is not None:
+        meta.update(entry.meta)
+        label = entry.asassn_class
+
+    if filters is not None:
+        bands = np.where(np.char.upper(filters.astype(str)) == "V", "V", "g")
+        split = EraSplit(bands, None, 0)
+        v, g = bands == "V", bands == "g"
+        if v.any() and g.any():
+            split = EraSplit(bands, float(np.nanmedian(mag[g]) - np.nanmedian(mag[v])), 0)
+    else:
+        split = separate_eras(jd, mag)
+    meta["era_offset_mag"] = split.offset_mag
+    meta["era_ambiguous_points"] = split.n_ambiguous
+    if era == "merged":
+        keep = split.bands != ""
+        mags = mag.copy()
+        if split.offset_mag is not None:
+            mags[split.bands == "V"] += split.offset_mag
+            band = "g"
+        else:
+            present = sorted(set(split.bands[keep].tolist()))
+            band = present[0] if len(present) == 1 else "g"
+    else:
+        keep = split.bands == era
+        mags = mag
+        band = era
+    meta["era"] = era
+    meta["era_dropped_points"] = int((~keep).sum())
+    return LightCurve(object_id, jd[keep] - JD_TO_MJD, mags[keep], err[keep], band, label=label, meta=meta,
+                      aux={k: v[keep] for k, v in aux.items()})
+
+
+def iter_lightcurves(directory: str | Path, limit: int | None = None, era: str = "merged",
+                     include_exports: bool = True) -> Iterator[LightCurve]:
+    """Stream the light curves of an ASAS-SN-style dataset directory.
+
+    The directory holds ``catalogue_gaia_dr3.csv`` (or any II/366-style ``catalogue*.csv``) and
+    ``skypatrol_lightcurves.tar.gz`` (``lightcurves/J….csv``); loose ``skypatrol_*.csv`` full
+    exports beside them are read too when ``include_exports``.
+    """
+    directory = Path(directory)
+    cat_path = directory / CATALOGUE
+    if not cat_path.exists():
+        found = sorted(directory.glob("catalogue*.csv"))
+        cat_path = found[0] if found else cat_path
+    catalogue = read_catalogue(cat_path) if cat_path.exists() else {}
+    count = 0
+    archive = directory / ARCHIVE
+    if archive.exists():
+        with tarfile.open(archive, mode="r:gz") as tar:
+            for member in tar:
+                if not member.isfile() or not member.name.endswith(".csv"):
+                    continue
+                try:
+                    object_id = asassn_id_from_filename(member.name)
+                except ValueError:
+                    object_id = Path(member.name).stem
+                fh = tar.extractfile(member)
+                if fh is None:
+                    continue
+                yield read_skypatrol(object_id, fh.read(), era, catalogue.get(object_id))
+                count += 1
+                if limit is not None and count >= limit:
+                    return
+    if include_exports:
+        for path in sorted(directory.glob("skypatrol_*.csv")):
+            data = path.read_bytes()
+            first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+            header = _parse_header(first) if first.startswith("#") else {}
+            object_id = str(header.get("name") or header.get("asas_sn_id") or path.stem)
+            yield read_skypatrol(object_id, data, era, catalogue.get(object_id))
+            count += 1
+            if limit is not None and count >= limit:
+                return

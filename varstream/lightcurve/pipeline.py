@@ -1,0 +1,186 @@
+"""The one pipeline from a raw :class:`LightCurve` to features: used offline and in the stream.
+
+Steps, in order (each a function in its own module):
+
+1. :func:`~varstream.lightcurve.sanitize.sanitize` — drop non-finite points, non-positive or huge
+   errors, absurd times and duplicate timestamps; sort by time.
+2. :func:`~varstream.lightcurve.clean.downsample` — bin and thin curves longer than ``max_points``.
+3. :func:`~varstream.lightcurve.period.find_period` — Lomb–Scargle period.
+4. :func:`~varstream.lightcurve.clean.binned_phase_residuals` +
+   :func:`~varstream.lightcurve.clean.clip_outliers` — sigma clipping of the residuals from the
+   phase-binned median of the folded curve (clipping about the folded shape keeps real eclipses
+   and pulsation extremes that a clip about the overall median would throw away).
+5. :func:`~varstream.lightcurve.ghkss.ghkss` — local-projective noise reduction of the
+   magnitudes ordered by phase (a circular series), if enabled.
+6. :func:`~varstream.lightcurve.clean.folded_model` — SuperSmoother model of the cleaned, folded
+   curve; then features (:mod:`~varstream.lightcurve.features`), the GRU sequence
+   (:mod:`~varstream.lightcurve.sequence`) and the absolute magnitude from the Gaia distance
+   (:mod:`~varstream.lightcurve.gaia`).
+
+It raises only :class:`~varstream.lightcurve.errors.LightCurveError`, and never returns a NaN
+feature except the optional absolute magnitude when the distance is missing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from varstream.lightcurve.clean import binned_phase_residuals, clip_outliers, downsample, folded_model, phase
+from varstream.lightcurve.errors import LightCurveError
+from varstream.lightcurve.features import (
+    FEATURE_NAMES,
+    FEATURE_VERSION,
+    OPTIONAL_NAMES,
+    FeatureVector,
+    absolute_features,
+    catch22_features,
+    folded_features,
+    period_features,
+    stats_features,
+)
+from varstream.lightcurve.gaia import Distance, resolve_distance
+from varstream.lightcurve.ghkss import ghkss
+from varstream.lightcurve.period import PeriodResult, PeriodSearchConfig, find_period
+from varstream.lightcurve.sanitize import CleaningReport, SanitizeConfig, sanitize
+from varstream.lightcurve.sequence import phase_sequence
+from varstream.lightcurve.types import LightCurve
+
+__all__ = ["FEATURE_VERSION", "Featurised", "PipelineConfig", "featurise", "feature_names"]
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Settings of every step; the defaults are what the shipped models were trained with.
+
+    Attributes:
+        sanitize: limits for bad points (see :class:`SanitizeConfig`).
+        bin_days: downsampling bin width in days.
+        max_points: curves longer than this are binned, then thinned (bounds the cost per curve).
+        period: the Lomb–Scargle grid (see :class:`PeriodSearchConfig`).
+        clip_sigma: sigma-clipping threshold about the folded model.
+        max_clip_fraction: clipping that would remove more than this fraction is skipped.
+        ghkss: apply GHKSS noise reduction to the phase-ordered magnitudes.
+        ghkss_dim, ghkss_manifold_dim, ghkss_neighbours, ghkss_iterations: GHKSS parameters.
+        sequence_length: steps of the GRU sequence.
+    """
+
+    sanitize: SanitizeConfig = field(default_factory=SanitizeConfig)
+    bin_days: float = 0.01
+    max_points: int = 1000
+    period: PeriodSearchConfig = field(default_factory=PeriodSearchConfig)
+    clip_sigma: float = 5.0
+    max_clip_fraction: float = 0.1
+    ghkss: bool = True
+    ghkss_dim: int = 5
+    ghkss_manifold_dim: int = 2
+    ghkss_neighbours: int = 12
+    ghkss_iterations: int = 1
+    sequence_length: int = 200
+
+
+@dataclass
+class Featurised:
+    """Everything the pipeline learned about one curve.
+
+    Attributes:
+        object_id: the star.
+        label: its catalogue class, if known.
+        features: the named, versioned feature vector.
+        sequence: the GRU input, ``(sequence_length, 5)`` float32 (see :mod:`sequence`).
+        sequence_length: real steps in ``sequence``.
+        period: the Lomb–Scargle result.
+        distance: the distance used for the absolute magnitude, or None.
+        report: points dropped by each cleaning rule.
+        n_points: points after cleaning.
+        baseline_days: time span of the cleaned curve in days.
+        band: photometric band.
+    """
+
+    object_id: str
+    label: str | None
+    features: FeatureVector
+    sequence: np.ndarray
+    sequence_length: int
+    period: PeriodResult
+    distance: Distance | None
+    report: CleaningReport
+    n_points: int
+    baseline_days: float
+    band: str
+
+
+def feature_names() -> tuple[str, ...]:
+    """Names of the feature vector, in order."""
+    return FEATURE_NAMES
+
+
+def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
+          report: CleaningReport | None = None) -> tuple[LightCurve, PeriodResult, CleaningReport]:
+    """Steps 1–5: the cleaned curve, its period and the cleaning report.
+
+    Raises:
+        LightCurveError: too few usable points (see :func:`sanitize`).
+    """
+    report = report or CleaningReport(lc.object_id)
+    cur, _ = sanitize(lc, config.sanitize, report)
+    cur = downsample(cur, config.bin_days, config.max_points, report)
+    per = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)
+    residuals = binned_phase_residuals(cur, per.period)
+    cur = clip_outliers(cur, residuals, config.clip_sigma, config.max_clip_fraction, report)
+    if config.ghkss:
+        order = np.argsort(phase(cur.times, per.period), kind="stable")
+        smoothed = np.empty_like(cur.mags)
+        smoothed[order] = ghkss(cur.mags[order], config.ghkss_dim, config.ghkss_manifold_dim,
+                                config.ghkss_neighbours, config.ghkss_iterations, periodic=True)
+        cur = cur.with_values(mags=smoothed)
+    return cur, per, report
+
+
+def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
+              distance: Distance | None = None) -> Featurised:
+    """Clean a light curve and compute its features and GRU sequence.
+
+    Args:
+        lc: the raw curve (any order, may hold bad points).
+        config: pipeline settings.
+        distance: the star's distance; by default it is resolved from ``lc.meta`` (catalogue
+            distance or Gaia parallax, see :func:`resolve_distance`).
+
+    Raises:
+        LightCurveError: the curve is unusable; the message names the star and the reason.
+    """
+    cur, per, report = clean(lc, config)
+    if distance is None:
+        distance = resolve_distance(lc.meta)
+    model = folded_model(cur, per.period)
+    order = np.argsort(model.phases, kind="stable")
+    pairs: list[tuple[str, float]] = []
+    pairs += period_features(per)
+    pairs += stats_features(cur.mags, cur.errors)
+    pairs += folded_features(model)
+    pairs += catch22_features("c22time", cur.mags)
+    pairs += catch22_features("c22phase", cur.mags[order])
+    pairs += absolute_features(cur.mags, cur.errors, distance)
+    names = tuple(n for n, _ in pairs)
+    if names != FEATURE_NAMES:  # a programming error, not bad input
+        raise RuntimeError("feature extractors returned names out of order")
+    values = np.array([v for _, v in pairs], dtype=np.float64)
+    bad = [n for n, v in zip(names, values) if not np.isfinite(v) and n not in OPTIONAL_NAMES]
+    if bad:
+        raise LightCurveError(lc.object_id, f"features not finite: {', '.join(bad)}")
+    seq, seq_len = phase_sequence(cur.times, cur.mags, cur.errors, per.period, config.sequence_length)
+    return Featurised(
+        object_id=lc.object_id,
+        label=lc.label,
+        features=FeatureVector(names, values, FEATURE_VERSION),
+        sequence=seq,
+        sequence_length=seq_len,
+        period=per,
+        distance=distance,
+        report=report,
+        n_points=len(cur),
+        baseline_days=cur.baseline,
+        band=cur.band,
+    )

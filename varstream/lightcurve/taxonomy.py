@@ -1,0 +1,68 @@
+"""Class taxonomies: Catalina SSS type codes, ASAS-SN classes, and the mapping between them.
+
+Catalina (Drake et al. 2017) type codes are the training labels. ASAS-SN (Jayasinghe et al.
+2019–2021, VizieR II/366) uses GCVS-style classes; :data:`ASASSN_TO_CATALINA` maps those that have
+a Catalina counterpart, so that Catalina-trained models can be scored on ASAS-SN stars:
+
+- semi-regular, irregular and Mira variables (SR, SRD, L, M, LSP) → LPV;
+- beta Lyrae binaries (EB) → EW: their continuously varying light curves with unequal minima are
+  what Catalina's EW class holds once periods are short; Drake et al. (2014) had no EB class;
+- high-amplitude delta Scuti stars (HADS) → DSCT;
+- type II Cepheids (CWA, CWB) → Cep-II;
+- RRAB/RRC/RRD → RRab/RRc/RRd; EA, EW, ROT and DSCT keep their names.
+
+A trailing ``:`` marks an uncertain ASAS-SN class; it maps like the certain class.
+Classes without a counterpart (VAR, YSO, DCEP, GCAS, UG, RCB, ...) map to None.
+"""
+
+from __future__ import annotations
+
+CATALINA_TYPES: dict[int, str] = {
+    1: "RRab",
+    2: "RRc",
+    3: "RRd",
+    4: "Blazhko",
+    5: "EW",
+    6: "EA",
+    7: "ROT",
+    8: "LPV",
+    9: "DSCT",
+    10: "ACEP",
+    12: "Cep-II",
+}
+CATALINA_CLASSES: tuple[str, ...] = tuple(CATALINA_TYPES.values())
+
+ASASSN_TO_CATALINA: dict[str, str] = {
+    "RRAB": "RRab",
+    "RRC": "RRc",
+    "RRD": "RRd",
+    "EW": "EW",
+    "EB": "EW",
+    "EA": "EA",
+    "ROT": "ROT",
+    "SR": "LPV",
+    "SRD": "LPV",
+    "L": "LPV",
+    "M": "LPV",
+    "LSP": "LPV",
+    "DSCT": "DSCT",
+    "HADS": "DSCT",
+    "CWA": "Cep-II",
+    "CWB": "Cep-II",
+}
+
+
+def catalina_class(type_code: int | str) -> str:
+    """Catalina class name of a numeric type code; ValueError for an unknown code."""
+    code = int(type_code)
+    try:
+        return CATALINA_TYPES[code]
+    except KeyError:
+        raise ValueError(f"unknown Catalina type code {type_code!r}") from None
+
+
+def asassn_to_catalina(asassn_class: str | None) -> str | None:
+    """The Catalina class of an ASAS-SN class (uncertainty ``:`` ignored), or None if none matches."""
+    if not asassn_class:
+        return None
+    return ASASSN_TO_CATALINA.get(asassn_class.strip().rstrip(":").upper())
