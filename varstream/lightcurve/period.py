@@ -87,7 +87,7 @@ def find_period(object_id: str, times: np.ndarray, mags: np.ndarray, errors: np.
         errors: magnitude errors (mag, > 0).
 
     Raises:
-        LightCurveError: fewer than 3 points or zero time span.
+        LightCurveError: fewer than 3 points, zero time span, or constant magnitudes.
     """
     if times.size < 3:
         raise LightCurveError(object_id, f"period search needs at least 3 points, got {times.size}")
@@ -95,6 +95,8 @@ def find_period(object_id: str, times: np.ndarray, mags: np.ndarray, errors: np.
     span = float(t[-1])
     if span <= 0:
         raise LightCurveError(object_id, "all observations at the same time")
+    if float(np.ptp(mags)) <= 1e-9:
+        raise LightCurveError(object_id, "magnitudes do not vary: no period to search")
     fmax = 1.0 / config.min_period
     fmin = 1.0 / min(config.max_period, span)
     if fmin >= fmax:
@@ -128,7 +130,7 @@ def find_period(object_id: str, times: np.ndarray, mags: np.ndarray, errors: np.
         fine = fine[near_day >= config.daily_alias_width]
     best_f, best_p = fmin + df * top[0], float(power[top[0]])
     if fine.size:
-        fine_power = LombScargle(t, mags, errors).power(fine, method="cython")
+        fine_power = np.nan_to_num(LombScargle(t, mags, errors).power(fine, method="cython"), nan=0.0)
         j = int(np.argmax(fine_power))
         best_f, best_p = float(fine[j]), float(fine_power[j])
 

@@ -6,9 +6,9 @@ Steps, in order (each a function in its own module):
    errors, absurd times and duplicate timestamps; sort by time.
 2. :func:`~varstream.lightcurve.clean.downsample` — bin and thin curves longer than ``max_points``.
 3. :func:`~varstream.lightcurve.period.find_period` — Lomb–Scargle period.
-4. :func:`~varstream.lightcurve.clean.binned_phase_residuals` +
+4. :func:`~varstream.lightcurve.clean.phase_median_residuals` +
    :func:`~varstream.lightcurve.clean.clip_outliers` — sigma clipping of the residuals from the
-   phase-binned median of the folded curve (clipping about the folded shape keeps real eclipses
+   running median of the phase-ordered curve (edge-preserving) (clipping about the folded shape keeps real eclipses
    and pulsation extremes that a clip about the overall median would throw away).
 5. :func:`~varstream.lightcurve.ghkss.ghkss` — local-projective noise reduction of the
    magnitudes ordered by phase (a circular series), if enabled.
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from varstream.lightcurve.clean import binned_phase_residuals, clip_outliers, downsample, folded_model, phase
+from varstream.lightcurve.clean import phase_median_residuals, clip_outliers, downsample, folded_model, phase
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.features import (
     FEATURE_NAMES,
@@ -127,8 +127,12 @@ def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
     cur, _ = sanitize(lc, config.sanitize, report)
     cur = downsample(cur, config.bin_days, config.max_points, report)
     per = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)
-    residuals = binned_phase_residuals(cur, per.period)
+    residuals = phase_median_residuals(cur, per.period)
     cur = clip_outliers(cur, residuals, config.clip_sigma, config.max_clip_fraction, report)
+    if len(cur) < config.sanitize.min_points:
+        raise LightCurveError(lc.object_id, f"only {len(cur)} points left after sigma clipping "
+                                            f"({report.dropped['sigma_clip']} clipped), need at least "
+                                            f"{config.sanitize.min_points}")
     if config.ghkss:
         order = np.argsort(phase(cur.times, per.period), kind="stable")
         smoothed = np.empty_like(cur.mags)

@@ -139,10 +139,25 @@ class EraSplit:
     n_ambiguous: int
 
 
-def _running_median(t: np.ndarray, m: np.ndarray, half_window: float) -> np.ndarray:
+def _two_level_fit(t: np.ndarray, m: np.ndarray, delta: float, half_window: float) -> tuple[np.ndarray, float]:
+    """Per-point local lower level ``L`` (points sit at ``L`` or ``L + delta``) and the total L1 cost.
+
+    For each point, ``L`` minimises ``sum_j min(|m_j - L|, |m_j - L - delta|)`` over the points
+    within ``half_window`` days; candidates are the window's own values and values minus ``delta``.
+    """
     lo = np.searchsorted(t, t - half_window, side="left")
     hi = np.searchsorted(t, t + half_window, side="right")
-    return np.array([np.median(m[a:b]) for a, b in zip(lo, hi)])
+    levels = np.empty(t.size)
+    total = 0.0
+    for i, (a, b) in enumerate(zip(lo, hi)):
+        w = m[a:b]
+        cand = np.concatenate([w, w - delta])
+        diff = w[None, :] - cand[:, None]                      # signed: point minus candidate level
+        cost = np.minimum(np.abs(diff), np.abs(diff - delta)).sum(axis=1)
+        j = int(np.argmin(cost))
+        levels[i] = cand[j]
+        total += min(abs(m[i] - cand[j]), abs(m[i] - cand[j] - delta))
+    return levels, total
 
 
 def separate_eras(jd: np.ndarray, mag: np.ndarray, g_start_jd: float = G_START_JD,
@@ -150,12 +165,15 @@ def separate_eras(jd: np.ndarray, mag: np.ndarray, g_start_jd: float = G_START_J
     """Label each point of a merged V+g ASAS-SN curve with its band.
 
     Points before ``g_start_jd`` are V, after ``v_end_jd`` g. In the overlap both bands are
-    interleaved at two levels offset by the band difference: each point's deviation from the
-    running median (±15 d) of the overlap points is split into two clusters (1-D two-means). If the
-    clusters are well separated (gap > 3× their pooled robust scatter, each ≥ 15 % of points), the
-    cluster on the side of the g − V offset seen between the eras (median of the first 100 g-era
-    points minus the last 100 V-era points) is g. Otherwise the overlap points are undecidable
-    (band ``""``) and the caller drops them.
+    interleaved: every ±15-day window holds points at a local V level ``L`` and at ``L + delta``
+    (delta = g − V). The sign of delta is taken from the eras either side (median of the first 100
+    g-era points minus the last 100 V-era points); its size is the value in 0.05–2.0 mag that fits
+    the overlap best (least total absolute deviation); the local levels are smoothed over ±45 days
+    and each point goes to the nearer level.
+    If the two levels are not well separated (delta < 4× the night-to-night scatter in the
+    single-band eras, or either band
+    holds under 10 % of the overlap points) the overlap points are undecidable (band ``""``) and
+    the caller drops them.
 
     Args:
         jd: times (JD or HJD), any order.
@@ -182,27 +200,34 @@ def separate_eras(jd: np.ndarray, mag: np.ndarray, g_start_jd: float = G_START_J
         return EraSplit(bands, offset, 0)
 
     order = overlap[np.argsort(jd[overlap])]
-    dev = mag[order] - _running_median(jd[order], mag[order], 15.0)
-    # 1-D two-means on the deviations
-    lo_c, hi_c = np.percentile(dev, [25, 75])
-    for _ in range(20):
-        upper = np.abs(dev - hi_c) < np.abs(dev - lo_c)
-        if upper.all() or not upper.any():
-            break
-        new_lo, new_hi = dev[~upper].mean(), dev[upper].mean()
-        if new_lo == lo_c and new_hi == hi_c:
-            break
-        lo_c, hi_c = new_lo, new_hi
-    frac = upper.mean()
-    scatter = np.sqrt(0.5 * (np.var(dev[upper]) + np.var(dev[~upper]))) if 0 < frac < 1 else np.inf
-    separable = 0.15 <= frac <= 0.85 and (hi_c - lo_c) > 3.0 * scatter and offset is not None
-    if not separable or abs(offset) < 1e-9:
+    t, m = jd[order], mag[order]
+    sign = 1.0 if offset >= 0 else -1.0
+    best = None
+    for size in np.arange(0.05, 2.0001, 0.025):
+        levels, cost = _two_level_fit(t, m, sign * size, 15.0)
+        if best is None or cost < best[2]:
+            best = (sign * size, levels, cost)
+    delta, levels, _ = best
+    # The V level is continuous in time: a window that happens to hold one band only fits its
+    # level to that band; a wider running median of the levels overrules such windows.
+    lo = np.searchsorted(t, t - 45.0, side="left")
+    hi = np.searchsorted(t, t + 45.0, side="right")
+    levels = np.array([np.median(levels[a:b]) for a, b in zip(lo, hi)])
+    upper = np.abs(m - levels - delta) < np.abs(m - levels)      # on the L + delta level
+    # Night-to-night scatter in the single-band eras (noise plus fast intrinsic variation): two
+    # free levels fit anything, so the split is trusted only if delta stands well above it.
+    era_scatter = []
+    for idx in (v_idx, g_idx):
+        if idx.size > 10:
+            step = np.diff(mag[idx[np.argsort(jd[idx])]])
+            era_scatter.append(1.4826 * float(np.median(np.abs(step))) / np.sqrt(2.0))
+    scatter = max(era_scatter) if era_scatter else np.inf
+    frac = float(upper.mean())
+    if not (0.1 <= frac <= 0.9 and abs(delta) > 4.0 * scatter):
         return EraSplit(bands, offset, int(overlap.size))
-    fainter_is_g = offset > 0
-    bands[order[upper]] = "g" if fainter_is_g else "V"
-    bands[order[~upper]] = "V" if fainter_is_g else "g"
-    g_ov, v_ov = order[bands[order] == "g"], order[bands[order] == "V"]
-    offset = float(np.median(mag[g_ov]) - np.median(mag[v_ov]))
+    bands[order[upper]] = "g"
+    bands[order[~upper]] = "V"
+    offset = float(np.median(m[upper] - levels[upper]))
     return EraSplit(bands, offset, 0)
 
 

@@ -1,0 +1,59 @@
+import numpy as np
+import pytest
+
+from tests.conftest import synthetic_curve
+from varstream.lightcurve import FEATURE_VERSION, LightCurve, LightCurveError, featurise, feature_names
+from varstream.lightcurve.features import CATCH22_NAMES, OPTIONAL_NAMES
+from varstream.lightcurve.gaia import Distance
+
+
+def test_named_versioned_vector_and_expected_values(curve):
+    f = featurise(curve)
+    assert f.features.version == FEATURE_VERSION
+    assert f.features.names == feature_names() and len(feature_names()) == len(set(feature_names()))
+    assert len(CATCH22_NAMES) == 23 and "DN_mean" not in CATCH22_NAMES   # apparent mag is not a feature
+    assert f.period.period == pytest.approx(0.57, rel=1e-4)
+    assert f.features["log10_period"] == pytest.approx(np.log10(0.57), abs=1e-4)
+    assert f.features["model_amplitude"] == pytest.approx(0.94, abs=0.1)
+    assert f.features["has_distance"] == 0.0 and np.isnan(f.features["abs_mag"])
+    finite = [n for n, v in f.features.as_dict().items() if n not in OPTIONAL_NAMES]
+    assert all(np.isfinite(f.features[n]) for n in finite)
+
+
+def test_shape_features_do_not_depend_on_distance(curve):
+    """Distance shifts the mean magnitude only; every feature but the absolute magnitude is unchanged."""
+    near = featurise(curve)
+    far = featurise(curve.with_values(mags=curve.mags + 5.0))
+    for name, value in near.features.as_dict().items():
+        if name not in OPTIONAL_NAMES:
+            assert far.features[name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
+
+
+def test_absolute_magnitude_uses_the_distance(curve):
+    lc = curve.with_values(meta={"parallax_mas": 9.983, "parallax_error_mas": 0.05})   # 1000/(9.983+0.017) = 100 pc
+    f = featurise(lc)
+    assert f.distance.value_pc == pytest.approx(100.0)
+    assert f.features["has_distance"] == 1.0
+    # a 100 pc distance takes 5 mag off the (intensity-mean) apparent magnitude of about 15
+    assert f.features["abs_mag"] == pytest.approx(10.0, abs=0.1)
+    assert 0 < f.features["abs_mag_err"] < 0.05
+    explicit = featurise(curve, distance=Distance(1000.0, 50.0, "test"))
+    assert explicit.features["abs_mag"] == pytest.approx(f.features["abs_mag"] - 5.0, abs=1e-9)
+
+
+def test_constant_curve_is_a_documented_error():
+    lc = LightCurve("flat", np.arange(50.0) * 1.3, np.full(50, 12.0), np.full(50, 0.01), "V")
+    with pytest.raises(LightCurveError, match="star flat: magnitudes do not vary"):
+        featurise(lc)
+
+
+def test_gru_sequence_is_phase_ordered_and_masked(curve):
+    f = featurise(curve)
+    seq, n = f.sequence, f.sequence_length
+    assert seq.shape == (200, 5) and seq.dtype == np.float32 and n == 200
+    assert np.all(np.diff(seq[:n, 0]) >= 0)                      # ordered by phase
+    assert np.allclose(seq[:n, 3], np.log10(f.period.period), atol=1e-6)
+    short = featurise(synthetic_curve(n=60))
+    n_short = short.sequence_length
+    assert n_short == short.n_points and 50 <= n_short <= 60
+    assert not short.sequence[n_short:].any()                    # zero padding after the end
