@@ -13,14 +13,15 @@ def make(t, m, e):
 
 def test_each_rule_drops_and_counts():
     lc = make(
-        [5, 1, np.nan, 2, 3, 4, 6, 7, 8, -5, 2e5],
-        [10, 10, 10, np.inf, 10, 10, 10, 10, 10, 10, 10],
-        [0.1, 0.1, 0.1, 0.1, 0.0, -0.2, 99.99, 0.1, 0.1, 0.1, 0.1],
+        [5, 1, np.nan, 2, 3, 4, 6, 7, 8, -5, 2e5, 9],
+        [10, 10, 10, np.inf, 10, 10, 10, 10, 10, 10, 10, 1e6],
+        [0.1, 0.1, 0.1, 0.1, 0.0, -0.2, 99.99, 0.1, 0.1, 0.1, 0.1, 0.1],
     )
     out, report = sanitize(lc, CFG)
     assert out.times.tolist() == [1, 5, 7, 8]
-    assert report.dropped == {"nonfinite": 2, "nonpositive_error": 2, "large_error": 1, "absurd_time": 2}
-    assert report.n_input == 11 and report.n_dropped == 7
+    assert report.dropped == {"nonfinite": 2, "nonpositive_error": 2, "large_error": 1, "absurd_time": 2,
+                              "absurd_mag": 1}
+    assert report.n_input == 12 and report.n_dropped == 8
     assert any("not sorted" in n for n in report.notes)
 
 

@@ -90,15 +90,34 @@ class FoldedModel:
 
 
 def folded_model(lc: LightCurve, period: float, grid_points: int = 100) -> FoldedModel:
-    """Fit Friedman's SuperSmoother (periodic, adaptive span) to the curve folded at ``period`` days."""
+    """Fit Friedman's SuperSmoother (periodic, adaptive span) to the curve folded at ``period`` days.
+
+    Points that fold onto the same phase (e.g. times on a regular grid folded at a commensurate
+    period) are merged into their inverse-variance weighted mean first, since the smoother needs
+    distinct abscissae. With fewer than 5 distinct phases the model is the flat weighted mean.
+    """
     ph = phase(lc.times, period)
-    order = np.argsort(ph, kind="stable")
-    smoother = SuperSmoother(period=1.0)
-    smoother.fit(ph[order], lc.mags[order], lc.errors[order], presorted=True)
+    w = 1.0 / lc.errors**2
+    uniq, inverse = np.unique(np.round(ph, 12), return_inverse=True)
+    sw = np.bincount(inverse, weights=w)
+    mags = np.bincount(inverse, weights=w * lc.mags) / sw
     grid = np.linspace(0.0, 1.0, grid_points, endpoint=False)
-    values = np.asarray(smoother.predict(grid), dtype=np.float64)
-    fitted = np.empty_like(ph)
-    fitted[order] = np.asarray(smoother.predict(ph[order]), dtype=np.float64)
+    if uniq.size < 5:
+        flat = float(np.sum(w * lc.mags) / np.sum(w))
+        values = np.full(grid_points, flat)
+        fitted = np.full(ph.size, flat)
+    else:
+        try:
+            smoother = SuperSmoother(period=1.0)
+            smoother.fit(uniq, mags, 1.0 / np.sqrt(sw), presorted=True)
+            values = np.asarray(smoother.predict(grid), dtype=np.float64)
+            fitted = np.asarray(smoother.predict(uniq), dtype=np.float64)[inverse]
+        except ValueError:
+            # SuperSmoother's smallest span (5 % of the points) can hold a single phase for
+            # few, clustered points; a 5-point circular running median is the fallback.
+            smooth = median_filter(mags, size=5, mode="wrap")
+            values = np.interp(grid, uniq, smooth, period=1.0)
+            fitted = smooth[inverse]
     return FoldedModel(period=period, grid=grid, values=values, residuals=lc.mags - fitted, phases=ph)
 
 

@@ -114,11 +114,12 @@ def intensity_mean_magnitude(mags: np.ndarray, errors: np.ndarray) -> tuple[floa
     ``<m> = -2.5 log10(mean(10**(-0.4 m)))``. The error is the standard error of the mean flux,
     ``sqrt(sum(sigma_F**2)) / N`` with ``sigma_F = 0.4 ln10 F sigma_m``, converted back to mag.
     """
-    flux = 10.0 ** (-0.4 * (mags - mags.mean()))
+    ref = float(np.median(mags))
+    flux = 10.0 ** (-0.4 * (mags - ref))
     mean_flux = float(flux.mean())
     sigma_flux = 0.4 * math.log(10.0) * flux * errors
     sigma_mean = float(np.sqrt(np.sum(sigma_flux**2))) / flux.size
-    mean_mag = float(mags.mean()) - 2.5 * math.log10(mean_flux)
+    mean_mag = ref - 2.5 * math.log10(mean_flux)
     return mean_mag, 2.5 / math.log(10.0) * sigma_mean / mean_flux
 
 

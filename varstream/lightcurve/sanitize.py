@@ -45,12 +45,16 @@ class SanitizeConfig:
         min_time: earliest accepted time in days (``JD - 2400000.5``); 0 is 1858-11-17, before
             any CCD survey, so smaller values are broken timestamps.
         max_time: latest accepted time in days (MJD 100000 is the year 2132).
+        min_mag: brightest accepted magnitude (the Sun is -26.7 mag).
+        max_mag: faintest accepted magnitude (no survey reaches 40 mag).
         min_points: fewest valid points a curve needs to be featurised.
     """
 
     max_error: float = 1.0
     min_time: float = 0.0
     max_time: float = 100_000.0
+    min_mag: float = -30.0
+    max_mag: float = 40.0
     min_points: int = 10
 
 
@@ -64,6 +68,7 @@ def sanitize(lc: LightCurve, config: SanitizeConfig = SanitizeConfig(),
     - ``nonpositive_error``: error <= 0 mag (an error of zero would give infinite weight);
     - ``large_error``: error > ``config.max_error`` mag;
     - ``absurd_time``: time outside ``[config.min_time, config.max_time]`` days;
+    - ``absurd_mag``: magnitude outside ``[config.min_mag, config.max_mag]``;
     - ``duplicate_time``: several points at the same time; the one with the smallest error is
       kept (ties: the smallest magnitude), which makes re-sending a point idempotent.
 
@@ -90,6 +95,9 @@ def sanitize(lc: LightCurve, config: SanitizeConfig = SanitizeConfig(),
         keep = keep & ~large
         absurd = keep & ((t < config.min_time) | (t > config.max_time))
         report.drop("absurd_time", int(absurd.sum()))
+        keep = keep & ~absurd
+        absurd = keep & ((m < config.min_mag) | (m > config.max_mag))
+        report.drop("absurd_mag", int(absurd.sum()))
         keep = keep & ~absurd
 
     idx = np.flatnonzero(keep)
