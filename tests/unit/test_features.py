@@ -50,7 +50,7 @@ def test_constant_curve_is_a_documented_error():
 def test_gru_sequence_is_phase_ordered_and_masked(curve):
     f = featurise(curve)
     seq, n = f.sequence, f.sequence_length
-    assert seq.shape == (200, 5) and seq.dtype == np.float32 and n == 200
+    assert seq.shape == (100, 5) and seq.dtype == np.float32 and n == 100
     assert np.all(np.diff(seq[:n, 0]) >= 0)                      # ordered by phase
     assert np.allclose(seq[:n, 3], np.log10(f.period.period), atol=1e-6)
     short = featurise(synthetic_curve(n=60))

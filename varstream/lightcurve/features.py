@@ -11,6 +11,10 @@ Feature groups (all magnitudes in mag, periods in days):
 - ``stats``: distribution of the cleaned magnitudes (amplitude, scatter, shape, variability);
 - ``folded``: the SuperSmoother model of the curve folded at the period (amplitude, scatter about
   it, time spent faint, rise time);
+- ``fourier``: Fourier decomposition of the folded curve (A1, R21, R31, phi21, phi31 as cos/sin
+  pairs), the prewhitened second period near the first (double-mode RR Lyrae, Blazhko side peaks),
+  amplitude variation between time segments (Blazhko), odd harmonics at twice the period
+  (unequal minima of eclipsing binaries); see :mod:`varstream.lightcurve.fourier`;
 - ``c22time``: catch22 on the time-ordered magnitudes (the reference study's features);
 - ``c22phase``: catch22 on the phase-ordered magnitudes, where the shape of a periodic signal lives;
 - ``absolute``: absolute magnitude from the Gaia distance, its error and a ``has_distance`` flag.
@@ -30,10 +34,11 @@ from astropy.stats import mad_std
 from scipy import stats as sps
 
 from varstream.lightcurve.clean import FoldedModel
+from varstream.lightcurve.fourier import amplitude_variation, fourier_fit, odd_harmonic_fraction, second_period
 from varstream.lightcurve.gaia import Distance, absolute_magnitude, intensity_mean_magnitude
 from varstream.lightcurve.period import PeriodResult
 
-FEATURE_VERSION = "1"
+FEATURE_VERSION = "2"
 
 _C24 = pycatch22.catch22_all([0.0, 1.0, 0.5, 2.0, 1.5, 0.2, 0.9, 1.1, 0.3, 0.7], catch24=True)["names"]
 #: catch22 feature names used (catch24 without ``DN_mean``, which is the apparent magnitude).
@@ -44,6 +49,9 @@ STATS_NAMES = ("amplitude", "std", "mad", "iqr", "skew", "kurtosis", "beyond1std
                "log10_chi2_reduced", "von_neumann_eta")
 FOLDED_NAMES = ("model_amplitude", "folded_residual_std", "folded_scatter_ratio",
                 "folded_faint_fraction", "folded_rise_fraction")
+FOURIER_NAMES = ("fourier_a1", "fourier_r21", "fourier_r31", "fourier_phi21_cos", "fourier_phi21_sin",
+                 "fourier_phi31_cos", "fourier_phi31_sin", "fourier_residual_ratio", "log10_period2_ratio",
+                 "period2_power", "blazhko_power", "amplitude_variation", "odd_harmonic_fraction")
 ABSOLUTE_NAMES = ("abs_mag", "abs_mag_err", "has_distance")
 #: Features that may be NaN: they are missing exactly when ``has_distance`` is 0.
 OPTIONAL_NAMES = frozenset({"abs_mag", "abs_mag_err"})
@@ -52,6 +60,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     PERIOD_NAMES
     + STATS_NAMES
     + FOLDED_NAMES
+    + FOURIER_NAMES
     + tuple(f"c22time_{n}" for n in CATCH22_NAMES)
     + tuple(f"c22phase_{n}" for n in CATCH22_NAMES)
     + ABSOLUTE_NAMES
@@ -114,6 +123,27 @@ def folded_features(model: FoldedModel) -> Iterable[tuple[str, float]]:
     bright = model.grid[int(np.argmin(model.values))]   # maximum light (smallest magnitude)
     faint = model.grid[int(np.argmax(model.values))]    # minimum light
     yield "folded_rise_fraction", float(np.mod(bright - faint, 1.0)) if amp > _TINY else 0.5
+
+
+def fourier_features(times: np.ndarray, mags: np.ndarray, errors: np.ndarray,
+                     period: float) -> Iterable[tuple[str, float]]:
+    fit = fourier_fit(times, mags, errors, period, harmonics=4)
+    a1 = float(fit.amplitudes[0])
+    phi21, phi31 = fit.phase_difference(2), fit.phase_difference(3)
+    yield "fourier_a1", a1
+    yield "fourier_r21", fit.ratio(2)
+    yield "fourier_r31", fit.ratio(3)
+    yield "fourier_phi21_cos", float(np.cos(phi21))
+    yield "fourier_phi21_sin", float(np.sin(phi21))
+    yield "fourier_phi31_cos", float(np.cos(phi31))
+    yield "fourier_phi31_sin", float(np.sin(phi31))
+    yield "fourier_residual_ratio", float(np.std(fit.residuals)) / max(a1, _TINY)
+    second = second_period(times, fit.residuals, errors, period)
+    yield "log10_period2_ratio", float(np.log10(second.period / period))
+    yield "period2_power", second.power
+    yield "blazhko_power", second.near_power
+    yield "amplitude_variation", amplitude_variation(times, mags, errors, period)
+    yield "odd_harmonic_fraction", odd_harmonic_fraction(times, mags, errors, period)
 
 
 def catch22_features(prefix: str, series: np.ndarray) -> Iterable[tuple[str, float]]:

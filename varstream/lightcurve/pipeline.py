@@ -37,6 +37,7 @@ from varstream.lightcurve.features import (
     absolute_features,
     catch22_features,
     folded_features,
+    fourier_features,
     period_features,
     stats_features,
 )
@@ -77,7 +78,7 @@ class PipelineConfig:
     ghkss_manifold_dim: int = 2
     ghkss_neighbours: int = 12
     ghkss_iterations: int = 1
-    sequence_length: int = 200
+    sequence_length: int = 100
 
 
 @dataclass
@@ -164,6 +165,7 @@ def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
     pairs += period_features(per)
     pairs += stats_features(cur.mags, cur.errors)
     pairs += folded_features(model)
+    pairs += fourier_features(cur.times, cur.mags, cur.errors, per.period)
     pairs += catch22_features("c22time", cur.mags)
     pairs += catch22_features("c22phase", cur.mags[order])
     pairs += absolute_features(cur.mags, cur.errors, distance)
