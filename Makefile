@@ -5,13 +5,15 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DATA   ?= ../shared/data
 
-.PHONY: test test-fast features data bench clean
+.PHONY: test test-fast features data train evaluate bench clean
 
+# The test environment holds the training stack too: the tests train tiny models and check
+# their ONNX exports.
 $(VENV)/.installed-test: pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "varstream needs Python >= 3.11, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,train,parquet]'
 	@touch $@
 
 ## make test: the whole test suite (unit + integration on ../shared/data)
@@ -29,6 +31,15 @@ data: $(VENV)/.installed-test
 ## make features: the feature table of the whole shared Catalina set
 features: $(VENV)/.installed-test
 	$(VENV)/bin/varstream features --dataset $(DATA)/catalina --out build/features_catalina.csv
+
+## make train: train and export the shipped models (models/) on the whole shared Catalina set
+train: $(VENV)/.installed-test
+	$(VENV)/bin/varstream train --dataset $(DATA)/catalina --out models --compare-augmentation
+
+## make evaluate: score the shipped models on the Catalina test split and on the real ASAS-SN curves
+evaluate: $(VENV)/.installed-test
+	$(VENV)/bin/varstream evaluate --dataset $(DATA)/catalina --out build/eval_catalina/report.json
+	$(VENV)/bin/varstream evaluate --dataset $(DATA)/asassn --out build/eval_asassn/report.json
 
 ## make bench: feature-pipeline throughput
 bench: $(VENV)/.installed-test

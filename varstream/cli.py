@@ -96,6 +96,50 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from varstream.offline.nn import NetConfig
+    from varstream.offline.train import TrainConfig, train
+
+    ds = _resolve_dataset(args.dataset)
+    config = TrainConfig(
+        models=tuple(args.models.split(",")), classes=tuple(args.classes) if args.classes else None,
+        min_class_count=args.min_class_count, cap=args.cap, floor=args.floor, augment=not args.no_augment,
+        compare_augmentation=args.compare_augmentation, seed=args.seed, rf_trees=args.trees,
+        mlp=NetConfig(epochs=args.epochs, seed=args.seed, verbose=int(args.verbose > 0)),
+        gru=NetConfig(batch_size=128, epochs=args.gru_epochs, patience=5, seed=args.seed,
+                      verbose=int(args.verbose > 0)),
+        jobs=args.jobs, limit=args.limit,
+    )
+    try:
+        report = train(ds.path, args.out, config, cache_dir=args.cache)
+    except (ValueError, ImportError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(f"trained on {ds.name}: classes {', '.join(report['classes'])}; {report['seconds']:.0f} s")
+    for name, m in report["models"].items():
+        print(f"  {name:12s} test macro F1 {m['macro_f1']:.3f}  balanced accuracy {m['balanced_accuracy']:.3f}  "
+              f"ECE {m['ece']:.3f}" + (f"  ONNX parity {m['parity_max_abs_diff']:.1e}" if "parity_max_abs_diff" in m else ""))
+    if "augmentation" in report:
+        a = report["augmentation"]
+        print(f"  RF macro F1 with GP augmentation {a['rf_macro_f1_with']:.3f}, without {a['rf_macro_f1_without']:.3f}")
+    print(f"models, cards and split written to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from varstream.inference import ModelIntegrityError, default_models_dir
+    from varstream.offline.evaluate import evaluate, summary_lines
+
+    ds = _resolve_dataset(args.dataset)
+    models = args.models or default_models_dir()
+    try:
+        report = evaluate(ds.path, models, args.out, cache_dir=args.cache, jobs=args.jobs, limit=args.limit)
+    except (FileNotFoundError, ModelIntegrityError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print("\n".join(summary_lines(report)))
+    print(f"report: {args.out} (confusion matrices and reliability diagrams beside it)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="varstream",
@@ -123,6 +167,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--era", choices=("merged", "g", "V"), default="merged",
                    help="ASAS-SN only: which band era to use (default: merged, V shifted onto g)")
     p.set_defaults(func=cmd_features)
+
+    p = sub.add_parser("train", help="train the RF, MLP and GRU, export them to ONNX with model cards",
+                       description="Compute (and cache) features of a dataset, split it by star into train / "
+                                   "validation / test, balance the training set (cap big classes, GP-augment rare "
+                                   "ones), train the models, export each to ONNX with a parity check and a model card.")
+    _dataset_arg(p)
+    p.add_argument("--out", type=Path, default=Path("models"), metavar="DIR", help="output directory (default: models)")
+    p.add_argument("--models", default="rf,mlp,gru,baseline_rf", help="comma-separated subset of rf,mlp,gru,baseline_rf")
+    p.add_argument("--classes", nargs="*", metavar="CLASS", help="classes to learn (default: all with enough stars)")
+    p.add_argument("--min-class-count", type=int, default=10, metavar="N", help="fewest stars for a class (default 10)")
+    p.add_argument("--cap", type=int, default=3000, metavar="N", help="training stars per class at most (default 3000)")
+    p.add_argument("--floor", type=int, default=600, metavar="N",
+                   help="GP-augment classes with fewer training stars up to N (default 600)")
+    p.add_argument("--no-augment", action="store_true", help="no GP augmentation")
+    p.add_argument("--compare-augmentation", action="store_true",
+                   help="also train an RF without augmentation and report both macro F1 figures")
+    p.add_argument("--trees", type=int, default=300, help="random-forest trees (default 300)")
+    p.add_argument("--epochs", type=int, default=60, help="MLP epochs at most (early stopping; default 60)")
+    p.add_argument("--gru-epochs", type=int, default=40, help="GRU epochs at most (early stopping; default 40)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=0, metavar="J", help="feature processes (default: all cores)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N curves of the dataset")
+    p.add_argument("--cache", type=Path, metavar="DIR", help="feature cache (default $VARSTREAM_CACHE or ~/.cache/varstream)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="score ONNX models on a labelled dataset (macro F1, confusion, calibration)",
+                       description="Score every model of a models directory, their ensemble and the study's "
+                                   "baseline on a dataset: on the training dataset its held-out test split, on any "
+                                   "other every labelled star (ASAS-SN classes mapped to Catalina ones).")
+    _dataset_arg(p)
+    p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
+    p.add_argument("--out", type=Path, default=Path("report.json"), metavar="FILE", help="JSON report (default report.json)")
+    p.add_argument("--jobs", type=int, default=0, metavar="J", help="feature processes (default: all cores)")
+    p.add_argument("--limit", type=int, metavar="N", help="only the first N curves of the dataset")
+    p.add_argument("--cache", type=Path, metavar="DIR", help="feature cache (default $VARSTREAM_CACHE or ~/.cache/varstream)")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("download", help="download the ASAS-SN catalogue or Sky Patrol light curves (needs internet)",
                        description="Fetch the ASAS-SN variable-star catalogue (VizieR II/366, astroquery) or Sky "

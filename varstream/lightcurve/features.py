@@ -13,7 +13,8 @@ Feature groups (all magnitudes in mag, periods in days):
   it, time spent faint, rise time);
 - ``fourier``: Fourier decomposition of the folded curve (A1, R21, R31, phi21, phi31 as cos/sin
   pairs), the prewhitened second period near the first (double-mode RR Lyrae, Blazhko side peaks),
-  amplitude variation between time segments (Blazhko), odd harmonics at twice the period
+  amplitude and phase variation between time segments (Blazhko, spot evolution), scatter about
+  the fit beyond the photometric errors, odd harmonics at twice the period
   (unequal minima of eclipsing binaries); see :mod:`varstream.lightcurve.fourier`;
 - ``c22time``: catch22 on the time-ordered magnitudes (the reference study's features);
 - ``c22phase``: catch22 on the phase-ordered magnitudes, where the shape of a periodic signal lives;
@@ -34,11 +35,11 @@ from astropy.stats import mad_std
 from scipy import stats as sps
 
 from varstream.lightcurve.clean import FoldedModel
-from varstream.lightcurve.fourier import amplitude_variation, fourier_fit, odd_harmonic_fraction, second_period
+from varstream.lightcurve.fourier import fourier_fit, odd_harmonic_fraction, second_period, segment_variation
 from varstream.lightcurve.gaia import Distance, absolute_magnitude, intensity_mean_magnitude
 from varstream.lightcurve.period import PeriodResult
 
-FEATURE_VERSION = "2"
+FEATURE_VERSION = "3"
 
 _C24 = pycatch22.catch22_all([0.0, 1.0, 0.5, 2.0, 1.5, 0.2, 0.9, 1.1, 0.3, 0.7], catch24=True)["names"]
 #: catch22 feature names used (catch24 without ``DN_mean``, which is the apparent magnitude).
@@ -51,7 +52,8 @@ FOLDED_NAMES = ("model_amplitude", "folded_residual_std", "folded_scatter_ratio"
                 "folded_faint_fraction", "folded_rise_fraction")
 FOURIER_NAMES = ("fourier_a1", "fourier_r21", "fourier_r31", "fourier_phi21_cos", "fourier_phi21_sin",
                  "fourier_phi31_cos", "fourier_phi31_sin", "fourier_residual_ratio", "log10_period2_ratio",
-                 "period2_power", "blazhko_power", "amplitude_variation", "odd_harmonic_fraction")
+                 "period2_power", "blazhko_power", "amplitude_variation", "phase_variation",
+                 "odd_harmonic_fraction", "log10_excess_scatter")
 ABSOLUTE_NAMES = ("abs_mag", "abs_mag_err", "has_distance")
 #: Features that may be NaN: they are missing exactly when ``has_distance`` is 0.
 OPTIONAL_NAMES = frozenset({"abs_mag", "abs_mag_err"})
@@ -142,8 +144,13 @@ def fourier_features(times: np.ndarray, mags: np.ndarray, errors: np.ndarray,
     yield "log10_period2_ratio", float(np.log10(second.period / period))
     yield "period2_power", second.power
     yield "blazhko_power", second.near_power
-    yield "amplitude_variation", amplitude_variation(times, mags, errors, period)
+    variation = segment_variation(times, mags, errors, period)
+    yield "amplitude_variation", variation.amplitude
+    yield "phase_variation", variation.phase
     yield "odd_harmonic_fraction", odd_harmonic_fraction(times, mags, errors, period)
+    # scatter about the folded fit beyond the photometric errors (spot evolution, modulation)
+    yield "log10_excess_scatter", float(np.log10(max(float(np.std(fit.residuals)), _TINY)
+                                                 / max(float(np.median(errors)), _TINY)))
 
 
 def catch22_features(prefix: str, series: np.ndarray) -> Iterable[tuple[str, float]]:

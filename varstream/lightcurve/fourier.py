@@ -120,23 +120,41 @@ def second_period(times: np.ndarray, residuals: np.ndarray, errors: np.ndarray, 
     return SecondPeriod(float(1.0 / freqs[j]), float(power_masked[j]), near_power)
 
 
-def amplitude_variation(times: np.ndarray, mags: np.ndarray, errors: np.ndarray, period: float,
-                        segments: int = 4, min_points: int = 12) -> float:
-    """Relative spread of the first-harmonic amplitude between time segments (Blazhko modulation).
+@dataclass(frozen=True)
+class SegmentVariation:
+    """How the first harmonic changes between time segments at a fixed period.
 
-    The curve is cut into ``segments`` pieces of equal numbers of points; each piece with at least
-    ``min_points`` points gets a 2-harmonic fit at the fixed period. Returns ``std(A1) / mean(A1)``
-    over the pieces (0 with fewer than two usable pieces).
+    Attributes:
+        amplitude: ``std(A1) / mean(A1)`` over the segments (Blazhko amplitude modulation,
+            evolving star spots).
+        phase: circular standard deviation of ``phi_1`` over the segments in radians (Blazhko
+            phase modulation, spot migration; a contact binary keeps its phase).
     """
+
+    amplitude: float
+    phase: float
+
+
+def segment_variation(times: np.ndarray, mags: np.ndarray, errors: np.ndarray, period: float,
+                      segments: int = 4, min_points: int = 12) -> SegmentVariation:
+    """Refit the first two harmonics in ``segments`` time-ordered pieces of equal numbers of points
+    (each with at least ``min_points`` points) at the fixed period, with a common phase origin.
+    Both figures are 0 with fewer than two usable pieces."""
     pieces = np.array_split(np.arange(times.size), segments)
-    amps = []
+    amps, phases = [], []
+    origin = times[0]
     for idx in pieces:
         if idx.size >= min_points:
             fit = fourier_fit(times[idx], mags[idx], errors[idx], period, harmonics=2)
+            # the fit's phases count from the piece's first time; refer them to the curve's first
+            shift = _TWO_PI * np.mod((times[idx][0] - origin) / period, 1.0)
             amps.append(fit.amplitudes[0])
+            phases.append(fit.phases[0] - shift)
     if len(amps) < 2 or np.mean(amps) <= 1e-9:
-        return 0.0
-    return float(np.std(amps) / np.mean(amps))
+        return SegmentVariation(0.0, 0.0)
+    resultant = float(np.abs(np.mean(np.exp(1j * np.array(phases)))))
+    circ_std = float(np.sqrt(-2.0 * np.log(max(resultant, 1e-12))))
+    return SegmentVariation(float(np.std(amps) / np.mean(amps)), circ_std)
 
 
 def odd_harmonic_fraction(times: np.ndarray, mags: np.ndarray, errors: np.ndarray, period: float) -> float:

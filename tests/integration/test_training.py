@@ -1,0 +1,155 @@
+"""Training on real data: split and balancing without leakage, augmentation only in training,
+ONNX parity of the three models on >= 500 real rows, model cards, train/evaluate end to end.
+
+Models are tiny (few trees, few epochs): these tests check correctness, not accuracy; the
+accuracy figures come from `varstream train` / `varstream evaluate` on the whole set.
+"""
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow_decision_forests", reason="the train extra is part of the test environment")
+
+from varstream.inference import ModelIntegrityError, OnnxClassifier  # noqa: E402
+from varstream.lightcurve import FEATURE_VERSION, feature_names  # noqa: E402
+from varstream.lightcurve.loaders import open_dataset  # noqa: E402
+from varstream.modelcard import ModelCard, sha256_file  # noqa: E402
+from varstream.offline.nn import MLP, GRUNet, NetConfig  # noqa: E402
+from varstream.offline.rf import RandomForest  # noqa: E402
+from varstream.offline.train import TrainConfig, prepare, train  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+SMALL = TrainConfig(limit=1800, cap=300, floor=60, rf_trees=10, jobs=2,
+                    mlp=NetConfig(epochs=3, hidden=(32, 16)), gru=NetConfig(epochs=1, gru_units=8, batch_size=128))
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("feature-cache")
+
+
+@pytest.fixture(scope="module")
+def prepared(catalina_dir, cache):
+    return prepare(open_dataset(catalina_dir), SMALL, cache)
+
+
+def test_split_has_no_leakage_and_balancing_counts(prepared):
+    real_train = set(prepared.train_real.object_ids.tolist())
+    val, test = set(prepared.val.object_ids.tolist()), set(prepared.test.object_ids.tolist())
+    assert not (real_train & val or real_train & test or val & test)
+    train_counts = Counter(prepared.train.labels.tolist())
+    assert max(Counter(prepared.train_real.labels.tolist()).values()) == SMALL.cap      # EW capped
+    for label, made in prepared.n_synthetic.items():                                    # rare classes topped up
+        assert train_counts[label] == SMALL.floor
+        assert made > 0
+    assert prepared.n_synthetic, "the subset has rare classes to augment"
+
+
+def test_synthetic_curves_only_in_training_with_real_cadences(prepared, catalina_dir):
+    synthetic = [i for i in prepared.train.object_ids if i.startswith("synthetic:")]
+    assert len(synthetic) == sum(prepared.n_synthetic.values())
+    assert not any(i.startswith("synthetic:") for i in prepared.val.object_ids)
+    assert not any(i.startswith("synthetic:") for i in prepared.test.object_ids)
+    sources = {i.split(":")[1] for i in synthetic}
+    assert sources <= set(prepared.train_real.object_ids.tolist()) | set(prepared.table.object_ids.tolist())
+    assert not sources & (set(prepared.val.object_ids.tolist()) | set(prepared.test.object_ids.tolist()))
+
+
+def _onnx_probs(model, feed_name, x):
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(model.to_onnx().SerializeToString(), providers=["CPUExecutionProvider"])
+    out = sess.run(None, {feed_name: x.astype(np.float32)})
+    return next(o for o in out if o.ndim == 2)
+
+
+@pytest.fixture(scope="module")
+def parity_rows(prepared):
+    from varstream.offline.table import FeatureTable
+
+    rows = FeatureTable.concat([prepared.test, prepared.val])
+    assert len(rows) >= 500
+    return rows
+
+
+def test_rf_onnx_parity_on_500_real_rows(prepared, parity_rows):
+    rf = RandomForest(num_trees=10).fit(prepared.train.X, prepared.y_train, list(prepared.table.names),
+                                        len(prepared.classes))
+    diff = np.abs(_onnx_probs(rf, "features", parity_rows.X) - rf.predict_proba(parity_rows.X)).max()
+    assert diff < 1e-5
+
+
+def test_mlp_onnx_parity_on_500_real_rows(prepared, parity_rows):
+    mlp = MLP(len(prepared.classes), NetConfig(epochs=2, hidden=(16,))).fit(
+        prepared.train.X, prepared.y_train, prepared.val.X, prepared.y_val)
+    assert np.isnan(parity_rows.X).any()                          # missing absolute magnitudes go in as NaN
+    diff = np.abs(_onnx_probs(mlp, "features", parity_rows.X) - mlp.predict_proba(parity_rows.X)).max()
+    assert diff < 1e-5
+
+
+def test_gru_onnx_parity_on_500_real_rows(prepared, parity_rows):
+    gru = GRUNet(len(prepared.classes), NetConfig(epochs=1, gru_units=8, batch_size=128)).fit(
+        prepared.train.seq, prepared.y_train, prepared.val.seq, prepared.y_val)
+    assert (parity_rows.seq_len < parity_rows.seq.shape[1]).any()  # masked (padded) sequences included
+    diff = np.abs(_onnx_probs(gru, "sequence", parity_rows.seq) - gru.predict_proba(parity_rows.seq)).max()
+    assert diff < 1e-5
+
+
+@pytest.fixture(scope="module")
+def trained(catalina_dir, cache, tmp_path_factory):
+    out = tmp_path_factory.mktemp("models")
+    report = train(catalina_dir, out, SMALL, cache)
+    return out, report
+
+
+def test_train_writes_models_cards_split_and_report(trained):
+    out, report = trained
+    for name in ("rf", "mlp", "gru", "baseline_rf"):
+        card = ModelCard.read(out / f"{name}.card.json")
+        assert card.sha256 == sha256_file(out / card.onnx_file)
+        assert card.classes == report["classes"] and card.feature_version == FEATURE_VERSION
+        assert card.data_hash == report["data_hash"] and len(card.data_hash) == 64
+        assert card.parity_max_abs_diff < 1e-5
+        assert {"macro_f1", "balanced_accuracy", "ece", "per_class", "confusion_matrix"} <= set(card.metrics)
+        assert {"tensorflow", "onnxruntime", "varstream"} <= set(card.versions) and card.created
+        md = (out / f"{name}.card.md").read_text()
+        assert card.sha256 in md and "macro F1" in md
+    assert ModelCard.read(out / "rf.card.json").feature_names == list(feature_names())
+    baseline = ModelCard.read(out / "baseline_rf.card.json")
+    assert baseline.feature_names and all(n.startswith("c22time_") for n in baseline.feature_names)
+    split = json.loads((out / "split.json").read_text())
+    assert sum(report["counts"]["test"].values()) == len(split["test_ids"])
+    assert set(report["models"]) >= {"rf", "mlp", "gru", "baseline_rf", "ensemble"}
+
+
+def test_model_loading_refuses_a_tampered_file(trained, tmp_path):
+    out, _ = trained
+    OnnxClassifier.load(out / "rf.card.json")
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in ("rf.card.json", "rf.onnx"):
+        (bad / f).write_bytes((out / f).read_bytes())
+    with open(bad / "rf.onnx", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        OnnxClassifier.load(bad / "rf.card.json")
+
+
+def test_evaluate_scores_the_held_out_split_with_plots(trained, catalina_dir, cache, tmp_path):
+    from varstream.offline.evaluate import evaluate
+
+    out, report = trained
+    result = evaluate(catalina_dir, out, tmp_path / "report.json", cache_dir=cache, limit=SMALL.limit)
+    assert result["scope"] == "held-out test split"
+    assert result["n_stars"] == sum(report["counts"]["test"].values())
+    for name in ("rf", "mlp", "gru", "baseline_rf", "ensemble"):
+        rep = result["models"][name]
+        assert 0 <= rep["macro_f1"] <= 1 and 0 <= rep["ece"] <= 1
+        assert (tmp_path / f"report_{name}_confusion.png").stat().st_size > 1000
+        assert (tmp_path / f"report_{name}_reliability.png").stat().st_size > 1000
+    # the ONNX models reproduce the native test figures of training
+    assert result["models"]["rf"]["macro_f1"] == pytest.approx(report["models"]["rf"]["macro_f1"], abs=1e-9)

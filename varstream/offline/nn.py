@@ -1,0 +1,138 @@
+"""The MLP (on feature vectors) and the bidirectional GRU (on phase-folded sequences), in Keras 2
+(tf_keras), with temperature scaling and export to ONNX through tf2onnx.
+
+Both models end in ``logits / T -> softmax``; ``T`` is fitted on the validation split after
+training (minimum negative log-likelihood), which calibrates the probabilities without changing
+which class wins. The MLP replaces NaN inputs (a missing absolute magnitude) by 0 inside the
+graph — ``has_distance`` tells the network which zeros are missing values — then standardises
+with statistics adapted on the training set, so the ONNX file takes raw feature vectors.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize_scalar
+
+from varstream.offline.tf_env import tensorflow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class NetConfig:
+    """Training settings (epochs are an upper bound: early stopping on validation loss)."""
+
+    hidden: tuple[int, ...] = (256, 128, 64)
+    dropout: float = 0.2
+    l2: float = 1e-4
+    batch_size: int = 64
+    epochs: int = 60
+    patience: int = 8
+    learning_rate: float = 1e-3
+    gru_units: int = 48
+    seed: int = 0
+    verbose: int = 0
+    history: dict = field(default_factory=dict)
+
+
+def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    def nll(log_t: float) -> float:
+        z = logits / np.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(y.size), y].mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+
+
+class _Net:
+    kind = "features"
+
+    def __init__(self, n_classes: int, config: NetConfig) -> None:
+        self.n_classes = n_classes
+        self.config = config
+        self.temperature = 1.0
+        self.model = None          # the calibrated model (inputs -> probabilities)
+        self.train_seconds = 0.0
+
+    def _build_logits(self, tf, x_train: np.ndarray):
+        raise NotImplementedError
+
+    def fit(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+            class_weight: dict[int, float] | None = None) -> _Net:
+        tf = tensorflow()
+        keras = tf.keras
+        tf.keras.utils.set_random_seed(self.config.seed)
+        start = time.perf_counter()
+        inputs, logits = self._build_logits(tf, x)
+        train_model = keras.Model(inputs, keras.layers.Softmax()(logits))
+        train_model.compile(optimizer=keras.optimizers.Adam(self.config.learning_rate),
+                            loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.config.patience,
+                                             restore_best_weights=True)
+        hist = train_model.fit(x.astype(np.float32), y, validation_data=(x_val.astype(np.float32), y_val),
+                               epochs=self.config.epochs, batch_size=self.config.batch_size, callbacks=[stop],
+                               class_weight=class_weight, verbose=self.config.verbose, shuffle=True)
+        self.config.history = {"epochs_run": len(hist.history["loss"]),
+                               "best_val_loss": float(min(hist.history["val_loss"]))}
+        logit_model = keras.Model(inputs, logits)
+        val_logits = logit_model.predict(x_val.astype(np.float32), verbose=0, batch_size=1024)
+        self.temperature = _fit_temperature(val_logits, y_val)
+        scaled = keras.layers.Rescaling(1.0 / self.temperature, name="temperature")(logits)
+        self.model = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(scaled))
+        self.train_seconds = time.perf_counter() - start
+        return self
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict(x.astype(np.float32), verbose=0, batch_size=1024), dtype=np.float64)
+
+    def to_onnx(self):
+        import tf2onnx
+
+        tf = tensorflow()
+        spec = (tf.TensorSpec((None,) + tuple(self.model.inputs[0].shape[1:]), tf.float32, name=self.input_name),)
+        model_proto, _ = tf2onnx.convert.from_keras(self.model, input_signature=spec, opset=17)
+        return model_proto
+
+
+class MLP(_Net):
+    """Dense layers with LeakyReLU, dropout and L2 on the standardised feature vector."""
+
+    input_name = "features"
+
+    def _build_logits(self, tf, x_train):
+        keras = tf.keras
+        c = self.config
+        inputs = keras.Input((x_train.shape[1],), name=self.input_name)
+        filled = keras.layers.Lambda(lambda t: tf.where(tf.math.is_nan(t), tf.zeros_like(t), t),
+                                     name="missing_to_zero")(inputs)
+        norm = keras.layers.Normalization(name="standardise")
+        norm.adapt(np.nan_to_num(x_train, nan=0.0).astype(np.float32))
+        h = norm(filled)
+        for units in c.hidden:
+            h = keras.layers.Dense(units, kernel_regularizer=keras.regularizers.l2(c.l2))(h)
+            h = keras.layers.LeakyReLU(0.1)(h)
+            h = keras.layers.Dropout(c.dropout)(h)
+        return inputs, keras.layers.Dense(self.n_classes, name="logits")(h)
+
+
+class GRUNet(_Net):
+    """A masked bidirectional GRU over the phase-folded sequence (zero-padded steps are masked)."""
+
+    kind = "sequence"
+    input_name = "sequence"
+
+    def _build_logits(self, tf, x_train):
+        keras = tf.keras
+        c = self.config
+        inputs = keras.Input(tuple(x_train.shape[1:]), name=self.input_name)
+        h = keras.layers.Masking(mask_value=0.0)(inputs)
+        h = keras.layers.Bidirectional(keras.layers.GRU(c.gru_units))(h)
+        h = keras.layers.Dense(64)(h)
+        h = keras.layers.LeakyReLU(0.1)(h)
+        h = keras.layers.Dropout(c.dropout)(h)
+        return inputs, keras.layers.Dense(self.n_classes, name="logits")(h)

@@ -1,0 +1,154 @@
+"""Features of every curve of a dataset, computed once and cached on disk.
+
+The cache key is the sha256 of the dataset's files, the feature version and the pipeline
+configuration, so a changed dataset, feature code version or setting never reuses stale rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing as mp
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from tqdm import tqdm
+
+from varstream.lightcurve import FEATURE_VERSION, LightCurve, LightCurveError, PipelineConfig, featurise, feature_names
+from varstream.lightcurve.loaders.dataset import Dataset
+
+log = logging.getLogger(__name__)
+
+
+def default_cache_dir() -> Path:
+    """``$VARSTREAM_CACHE``, else ``~/.cache/varstream``."""
+    return Path(os.environ.get("VARSTREAM_CACHE", Path.home() / ".cache" / "varstream"))
+
+
+def dataset_hash(dataset: Dataset) -> str:
+    """sha256 of every data file of the dataset directory (names and contents, sorted by name)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in dataset.path.iterdir() if p.is_file() and p.suffix != ".md"):
+        digest.update(path.name.encode())
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class FeatureTable:
+    """Features, GRU sequences and metadata of many curves (row i is one star).
+
+    Attributes:
+        object_ids, labels: star ids and class labels ("" when unknown).
+        X: ``(n, n_features)`` float64 features (NaN only for a missing absolute magnitude).
+        seq: ``(n, length, 5)`` float32 GRU sequences; ``seq_len`` their real lengths.
+        periods: Lomb–Scargle periods in days.
+        errors: "" for featurised rows, else the reason the star could not be featurised
+            (its features are NaN and it is left out of training and evaluation).
+        names: feature names; ``version``: feature version.
+    """
+
+    object_ids: np.ndarray
+    labels: np.ndarray
+    X: np.ndarray
+    seq: np.ndarray
+    seq_len: np.ndarray
+    periods: np.ndarray
+    errors: np.ndarray
+    names: tuple[str, ...]
+    version: str = FEATURE_VERSION
+
+    def __len__(self) -> int:
+        return int(self.object_ids.size)
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Rows that were featurised."""
+        return self.errors == ""
+
+    def subset(self, index: np.ndarray) -> FeatureTable:
+        return FeatureTable(self.object_ids[index], self.labels[index], self.X[index], self.seq[index],
+                            self.seq_len[index], self.periods[index], self.errors[index], self.names, self.version)
+
+    @staticmethod
+    def concat(tables: list[FeatureTable]) -> FeatureTable:
+        first = tables[0]
+        return FeatureTable(*(np.concatenate([getattr(t, f) for t in tables]) for f in
+                              ("object_ids", "labels", "X", "seq", "seq_len", "periods", "errors")),
+                            first.names, first.version)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, object_ids=self.object_ids, labels=self.labels, X=self.X, seq=self.seq, seq_len=self.seq_len,
+                 periods=self.periods, errors=self.errors, names=np.array(self.names), version=np.array(self.version))
+        tmp.replace(path)
+
+    @staticmethod
+    def load(path: Path) -> FeatureTable:
+        with np.load(path, allow_pickle=False) as z:
+            return FeatureTable(z["object_ids"], z["labels"], z["X"], z["seq"], z["seq_len"], z["periods"],
+                                z["errors"], tuple(z["names"].tolist()), str(z["version"]))
+
+
+def _featurise_one(args: tuple[LightCurve, PipelineConfig]) -> tuple:
+    lc, config = args
+    try:
+        f = featurise(lc, config)
+    except LightCurveError as err:
+        n_feat = len(feature_names())
+        return (lc.object_id, lc.label or "", np.full(n_feat, np.nan),
+                np.zeros((config.sequence_length, 5), np.float32), 0, np.nan, err.reason)
+    return (lc.object_id, lc.label or "", f.features.values, f.sequence, f.sequence_length, f.period.period, "")
+
+
+def featurise_curves(curves: Iterable[LightCurve], config: PipelineConfig = PipelineConfig(), jobs: int = 1,
+                     total: int | None = None, desc: str = "features") -> FeatureTable:
+    """Featurise curves (in ``jobs`` processes, with a progress bar) into a table; failures keep a row."""
+    items = ((lc, config) for lc in curves)
+    if jobs > 1:
+        pool = mp.get_context("fork").Pool(jobs)
+        results = pool.imap(_featurise_one, items, chunksize=8)
+    else:
+        pool = None
+        results = map(_featurise_one, items)
+    rows = list(tqdm(results, total=total, desc=desc, unit="curve", disable=None))
+    if pool is not None:
+        pool.close()
+        pool.join()
+    n_feat = len(feature_names())
+    if not rows:
+        return FeatureTable(np.array([], dtype=str), np.array([], dtype=str), np.empty((0, n_feat)),
+                            np.empty((0, config.sequence_length, 5), np.float32), np.empty(0, int), np.empty(0),
+                            np.array([], dtype=str), feature_names())
+    ids, labels, X, seq, seq_len, periods, errors = zip(*rows)
+    return FeatureTable(np.array(ids), np.array(labels), np.vstack(X), np.stack(seq).astype(np.float32),
+                        np.array(seq_len), np.array(periods, dtype=float), np.array(errors), feature_names())
+
+
+def dataset_table(dataset: Dataset, cache_dir: Path | None = None, jobs: int | None = None,
+                  config: PipelineConfig = PipelineConfig(), limit: int | None = None,
+                  **reader_options) -> tuple[FeatureTable, str]:
+    """The features of a whole dataset (or its first ``limit`` curves) and the dataset hash, from
+    the cache when present."""
+    cache_dir = cache_dir or default_cache_dir()
+    data_hash = dataset_hash(dataset)
+    key = hashlib.sha256(f"{data_hash}|{FEATURE_VERSION}|{config!r}|{limit}|{sorted(reader_options.items())}".encode())
+    path = cache_dir / f"{dataset.name}-fv{FEATURE_VERSION}-{key.hexdigest()[:16]}.npz"
+    if path.exists():
+        log.info("features of %s from cache %s", dataset.name, path)
+        return FeatureTable.load(path), data_hash
+    jobs = jobs or os.cpu_count() or 1
+    total = limit
+    if total is None and dataset.kind == "catalina":
+        total = len(dataset.catalogue_labels())
+    table = featurise_curves(dataset.iter_lightcurves(limit=limit, **reader_options), config, jobs, total,
+                             desc=f"features {dataset.name}")
+    table.save(path)
+    log.info("cached features of %s in %s", dataset.name, path)
+    return table, data_hash
