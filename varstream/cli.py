@@ -24,6 +24,14 @@ def _dataset_arg(parser: argparse.ArgumentParser, default_kind: str = "catalina"
         parser.add_argument("--dataset", type=Path, metavar="DIR", help=help_text)
 
 
+def _work_args(parser: argparse.ArgumentParser) -> None:
+    """--jobs, --limit and --cache, shared by the commands that featurise whole datasets."""
+    parser.add_argument("--jobs", type=int, default=0, metavar="J", help="feature processes (default: all cores)")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N curves of the dataset")
+    parser.add_argument("--cache", type=Path, metavar="DIR",
+                        help="feature cache (default $VARSTREAM_CACHE or ~/.cache/varstream)")
+
+
 def _resolve_dataset(path: Path | None, default_kind: str = "catalina"):
     from varstream.lightcurve.loaders.dataset import default_dataset, open_dataset
 
@@ -105,8 +113,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         models=tuple(args.models.split(",")), classes=tuple(args.classes) if args.classes else None,
         min_class_count=args.min_class_count, cap=args.cap, floor=args.floor, augment=not args.no_augment,
         compare_augmentation=args.compare_augmentation, seed=args.seed, rf_trees=args.trees,
+        rf_max_depth=args.max_depth,
         mlp=NetConfig(epochs=args.epochs, seed=args.seed, verbose=int(args.verbose > 0)),
-        gru=NetConfig(batch_size=128, epochs=args.gru_epochs, patience=5, seed=args.seed,
+        gru=NetConfig(batch_size=128, epochs=args.gru_epochs, patience=6, seed=args.seed,
                       verbose=int(args.verbose > 0)),
         jobs=args.jobs, limit=args.limit,
     )
@@ -183,13 +192,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-augment", action="store_true", help="no GP augmentation")
     p.add_argument("--compare-augmentation", action="store_true",
                    help="also train an RF without augmentation and report both macro F1 figures")
-    p.add_argument("--trees", type=int, default=300, help="random-forest trees (default 300)")
+    p.add_argument("--trees", type=int, default=100, help="random-forest trees (default 100)")
+    p.add_argument("--max-depth", type=int, default=16, help="random-forest tree depth (default 16)")
     p.add_argument("--epochs", type=int, default=60, help="MLP epochs at most (early stopping; default 60)")
     p.add_argument("--gru-epochs", type=int, default=40, help="GRU epochs at most (early stopping; default 40)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=0, metavar="J", help="feature processes (default: all cores)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N curves of the dataset")
-    p.add_argument("--cache", type=Path, metavar="DIR", help="feature cache (default $VARSTREAM_CACHE or ~/.cache/varstream)")
+    _work_args(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score ONNX models on a labelled dataset (macro F1, confusion, calibration)",
@@ -199,9 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     _dataset_arg(p)
     p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
     p.add_argument("--out", type=Path, default=Path("report.json"), metavar="FILE", help="JSON report (default report.json)")
-    p.add_argument("--jobs", type=int, default=0, metavar="J", help="feature processes (default: all cores)")
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N curves of the dataset")
-    p.add_argument("--cache", type=Path, metavar="DIR", help="feature cache (default $VARSTREAM_CACHE or ~/.cache/varstream)")
+    _work_args(p)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("download", help="download the ASAS-SN catalogue or Sky Patrol light curves (needs internet)",

@@ -8,19 +8,14 @@ the sha256 of the ONNX file; :func:`load_verified` refuses a file whose hash doe
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from varstream.hashing import sha256_file
 
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+__all__ = ["ModelCard", "sha256_file"]
 
 
 @dataclass

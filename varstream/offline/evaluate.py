@@ -47,7 +47,7 @@ def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path,
     table, data_hash = dataset_table(dataset, cache_dir, jobs or None, limit=limit)
     split_path = Path(models_dir) / "split.json"
     scope = "all labelled stars"
-    rows = np.flatnonzero(table.ok)
+    rows = np.flatnonzero(table.ok & (table.labels != ""))
     if split_path.exists():
         split = json.loads(split_path.read_text())
         if split.get("data_hash") == data_hash:

@@ -6,6 +6,7 @@ top-label definition with equal-width confidence bins (Guo et al. 2017).
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,12 @@ def classification_report(probs: np.ndarray, y: np.ndarray, classes: list[str]) 
     """macro F1, per-class precision/recall/F1/support, balanced accuracy, confusion matrix, ECE."""
     pred = probs.argmax(axis=1)
     labels = list(range(len(classes)))
+    with warnings.catch_warnings():   # a dataset without some classes is expected (other surveys)
+        warnings.simplefilter("ignore", UserWarning)
+        return _report(probs, y, pred, labels, classes)
+
+
+def _report(probs: np.ndarray, y: np.ndarray, pred: np.ndarray, labels: list[int], classes: list[str]) -> dict[str, Any]:
     p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
     ece, reliability = expected_calibration_error(probs, y)
     present = np.isin(labels, np.unique(y))

@@ -1,9 +1,12 @@
 """The MLP (on feature vectors) and the bidirectional GRU (on phase-folded sequences), in Keras 2
 (tf_keras), with temperature scaling and export to ONNX through tf2onnx.
 
-Both models end in ``logits / T -> softmax``; ``T`` is fitted on the validation split after
-training (minimum negative log-likelihood), which calibrates the probabilities without changing
-which class wins. The MLP replaces NaN inputs (a missing absolute magnitude) by 0 inside the
+Both models end in ``softmax(logits / T + alpha * log r)``. ``T`` is fitted on the validation split
+after training (minimum negative log-likelihood), which calibrates the probabilities. ``r`` is the
+ratio of each class's share in the real data to its share in the balanced training set: training
+on a balanced set inflates the rare classes' priors, and ``alpha`` in [0, 1] (chosen on the
+validation split for macro F1) gives part of the real priors back. Both are part of the exported
+graph. The MLP replaces NaN inputs (a missing absolute magnitude) by 0 inside the
 graph — ``has_distance`` tells the network which zeros are missing values — then standardises
 with statistics adapted on the training set, so the ONNX file takes raw feature vectors.
 """
@@ -33,7 +36,7 @@ class NetConfig:
     epochs: int = 60
     patience: int = 8
     learning_rate: float = 1e-3
-    gru_units: int = 48
+    gru_units: int = 64
     seed: int = 0
     verbose: int = 0
     history: dict = field(default_factory=dict)
@@ -49,6 +52,17 @@ def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
 
 
+def _fit_prior_alpha(scaled_logits: np.ndarray, y: np.ndarray, log_ratio: np.ndarray) -> float:
+    """The alpha in {0, 0.1, …, 1} with the best validation macro F1 (ties: the smallest)."""
+    from sklearn.metrics import f1_score
+
+    if not np.any(log_ratio):
+        return 0.0
+    scores = [(f1_score(y, (scaled_logits + a * log_ratio).argmax(axis=1), average="macro"), -a)
+              for a in np.linspace(0.0, 1.0, 11)]
+    return float(-max(scores)[1])
+
+
 class _Net:
     kind = "features"
 
@@ -56,6 +70,7 @@ class _Net:
         self.n_classes = n_classes
         self.config = config
         self.temperature = 1.0
+        self.prior_alpha = 0.0
         self.model = None          # the calibrated model (inputs -> probabilities)
         self.train_seconds = 0.0
 
@@ -63,7 +78,13 @@ class _Net:
         raise NotImplementedError
 
     def fit(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-            class_weight: dict[int, float] | None = None) -> _Net:
+            class_weight: dict[int, float] | None = None, prior_ratio: np.ndarray | None = None) -> _Net:
+        """Train with early stopping on the validation loss, then fit T and alpha on validation.
+
+        Args:
+            prior_ratio: per class, (share among real stars) / (share in the training set); None
+                leaves the priors as trained (alpha = 0).
+        """
         tf = tensorflow()
         keras = tf.keras
         tf.keras.utils.set_random_seed(self.config.seed)
@@ -74,16 +95,22 @@ class _Net:
                             loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=self.config.patience,
                                              restore_best_weights=True)
+        decay = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                                  patience=max(2, self.config.patience // 3), min_lr=1e-5)
         hist = train_model.fit(x.astype(np.float32), y, validation_data=(x_val.astype(np.float32), y_val),
-                               epochs=self.config.epochs, batch_size=self.config.batch_size, callbacks=[stop],
+                               epochs=self.config.epochs, batch_size=self.config.batch_size, callbacks=[stop, decay],
                                class_weight=class_weight, verbose=self.config.verbose, shuffle=True)
         self.config.history = {"epochs_run": len(hist.history["loss"]),
                                "best_val_loss": float(min(hist.history["val_loss"]))}
         logit_model = keras.Model(inputs, logits)
         val_logits = logit_model.predict(x_val.astype(np.float32), verbose=0, batch_size=1024)
         self.temperature = _fit_temperature(val_logits, y_val)
+        log_ratio = np.zeros(self.n_classes) if prior_ratio is None else np.log(np.asarray(prior_ratio, float))
+        self.prior_alpha = _fit_prior_alpha(val_logits / self.temperature, y_val, log_ratio)
         scaled = keras.layers.Rescaling(1.0 / self.temperature, name="temperature")(logits)
-        self.model = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(scaled))
+        shift = tf.constant((self.prior_alpha * log_ratio).astype(np.float32))
+        shifted = keras.layers.Lambda(lambda z: z + shift, name="prior_shift")(scaled)
+        self.model = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(shifted))
         self.train_seconds = time.perf_counter() - start
         return self
 

@@ -5,7 +5,7 @@ TF-DF inspector and writes the ``ai.onnx.ml`` TreeEnsembleClassifier operator: e
 ``x[f] >= threshold`` becomes a ``BRANCH_GTE`` node whose true branch is TF-DF's positive child
 and whose missing-value direction is TF-DF's ``missing_evaluation``; each leaf holds the class
 distribution divided by the number of trees, so the sum over trees is TF-DF's average
-(``winner_take_all=False``).
+(``winner_take_all=False``); zero entries are left out, which keeps the file small.
 """
 
 from __future__ import annotations
@@ -87,6 +87,8 @@ class RandomForest:
                 attrs["nodes_nodeids"].append(node_id)
                 if isinstance(node, node_lib.LeafNode):
                     for k, (_, p) in enumerate(self._leaf_probs(node)):
+                        if p <= 0.0:      # the operator sums weights; absent entries count as 0
+                            continue
                         attrs["class_treeids"].append(tree_id)
                         attrs["class_nodeids"].append(node_id)
                         attrs["class_ids"].append(k)

@@ -18,6 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from varstream.lightcurve import FEATURE_VERSION, LightCurve, LightCurveError, PipelineConfig, featurise, feature_names
+from varstream.hashing import sha256_files
 from varstream.lightcurve.loaders.dataset import Dataset
 
 log = logging.getLogger(__name__)
@@ -30,13 +31,7 @@ def default_cache_dir() -> Path:
 
 def dataset_hash(dataset: Dataset) -> str:
     """sha256 of every data file of the dataset directory (names and contents, sorted by name)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in dataset.path.iterdir() if p.is_file() and p.suffix != ".md"):
-        digest.update(path.name.encode())
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+    return sha256_files(sorted(p for p in dataset.path.iterdir() if p.is_file() and p.suffix != ".md"))
 
 
 @dataclass
