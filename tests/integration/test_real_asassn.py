@@ -32,9 +32,15 @@ def test_every_asassn_file_loads_with_separated_eras(curves, catalogue):
         assert lc.meta["time_system"] == "HJD-2400000.5"
         assert 55500 < lc.times.min() < lc.times.max() < 61000      # 2011 .. 2025
     # both eras were present in the 3-column files, and the g - V offset was measured
-    offsets = [lc.meta["era_offset_mag"] for lc in tar_curves if lc.meta["era_offset_mag"] is not None]
-    assert len(offsets) >= 80
-    assert max(abs(o) for o in offsets) > 0.5         # offsets up to ~1 mag, as documented
+    # stars observed before the g era have both eras and a measured g - V offset; the others
+    # (first observed from 2017 on) are g only, with nothing to offset
+    two_era = [lc for lc in tar_curves if lc.times.min() + 2400000.5 < 2458000]
+    g_only = [lc for lc in tar_curves if lc.times.min() + 2400000.5 >= 2458000]
+    assert len(two_era) >= 70 and len(two_era) + len(g_only) == 96
+    assert all(lc.meta["era_offset_mag"] is not None for lc in two_era)
+    assert all(lc.meta["era_offset_mag"] is None and lc.meta["era_dropped_points"] == 0 for lc in g_only)
+    offsets = [abs(lc.meta["era_offset_mag"]) for lc in two_era]
+    assert max(offsets) > 0.5 and min(offsets) < 0.2  # 0.1 .. 1.2 mag, as documented
 
 
 def test_eras_split_a_real_curve_into_two_levels(asassn_dir):

@@ -11,15 +11,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-pytest.importorskip("tensorflow_decision_forests", reason="the train extra is part of the test environment")
-
-from varstream.inference import ModelIntegrityError, OnnxClassifier  # noqa: E402
-from varstream.lightcurve import FEATURE_VERSION, feature_names  # noqa: E402
-from varstream.lightcurve.loaders import open_dataset  # noqa: E402
-from varstream.modelcard import ModelCard, sha256_file  # noqa: E402
-from varstream.offline.nn import MLP, GRUNet, NetConfig  # noqa: E402
-from varstream.offline.rf import RandomForest  # noqa: E402
-from varstream.offline.train import TrainConfig, prepare, train  # noqa: E402
+from varstream.inference import ModelIntegrityError, OnnxClassifier
+from varstream.lightcurve import FEATURE_VERSION, feature_names
+from varstream.lightcurve.loaders import open_dataset
+from varstream.modelcard import ModelCard, sha256_file
+from varstream.offline.nn import MLP, GRUNet, NetConfig
+from varstream.offline.rf import RandomForest
+from varstream.offline.train import TrainConfig, prepare, train
 
 pytestmark = pytest.mark.integration
 

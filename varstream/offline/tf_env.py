@@ -10,6 +10,8 @@ def tensorflow():
     """The ``tensorflow`` module, configured (TF_USE_LEGACY_KERAS=1, warnings only)."""
     os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TF-DF prints a banner through IPython when stdout is not a terminal (pytest, CI, pipes)
+    os.environ.setdefault("TFDF_DISABLE_WELCOME_MESSAGE", "1")
     os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")  # CPU training; no CUDA probing noise
     try:
         import tensorflow as tf
