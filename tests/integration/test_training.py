@@ -151,3 +151,25 @@ def test_evaluate_scores_the_held_out_split_with_plots(trained, catalina_dir, ca
         assert (tmp_path / f"report_{name}_reliability.png").stat().st_size > 1000
     # the ONNX models reproduce the native test figures of training
     assert result["models"]["rf"]["macro_f1"] == pytest.approx(report["models"]["rf"]["macro_f1"], abs=1e-9)
+
+
+def test_train_and_evaluate_on_the_asassn_layout(asassn_dir, tmp_path):
+    """`varstream train` is survey-agnostic: tiny models on the 96 real ASAS-SN curves, native classes."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "asassn-models"
+    cmd = [sys.executable, "-m", "varstream", "train", "--dataset", str(asassn_dir), "--out", str(out),
+           "--cache", str(tmp_path / "cache"), "--min-class-count", "5", "--cap", "50", "--floor", "20",
+           "--trees", "10", "--epochs", "2", "--gru-epochs", "1", "--jobs", "2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "trained on asassn" in proc.stdout
+    card = ModelCard.read(out / "rf.card.json")
+    assert {"SR", "L", "EA", "EW"} <= set(card.classes)            # the survey's own classes
+    assert "asassn" in card.dataset
+    proc = subprocess.run([sys.executable, "-m", "varstream", "evaluate", "--dataset", str(asassn_dir),
+                           "--models", str(out), "--out", str(tmp_path / "r.json"), "--cache", str(tmp_path / "cache")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "held-out test split" in proc.stdout
