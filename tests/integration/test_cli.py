@@ -45,7 +45,7 @@ def test_features_csv_has_one_row_per_star_with_reasons(tmp_path, catalina_dir):
 
 
 def test_features_parquet_and_asassn_layout(tmp_path, asassn_dir):
-    pq = pytest.importorskip("pyarrow.parquet")
+    import pyarrow.parquet as pq   # in the test extra: a missing pyarrow must fail, not skip
     out = tmp_path / "f.parquet"
     run("features", "--dataset", str(asassn_dir), "--limit", "6", "--out", str(out), "--jobs", "1")
     table = pq.read_table(out)

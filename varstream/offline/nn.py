@@ -75,7 +75,8 @@ class _Net:
         self.train_seconds = 0.0
 
     def _build_logits(self, tf, x_train: np.ndarray):
-        raise NotImplementedError
+        """``(inputs, logits)`` of the network; each subclass defines its architecture."""
+        raise NotImplementedError(f"{type(self).__name__} defines no network")
 
     def fit(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
             class_weight: dict[int, float] | None = None, prior_ratio: np.ndarray | None = None) -> _Net:

@@ -77,44 +77,44 @@ class RandomForest:
             "nodes_truenodeids", "nodes_falsenodeids", "nodes_missing_value_tracks_true",
             "class_treeids", "class_nodeids", "class_ids", "class_weights")}
         n_trees = len(trees)
-        for tree_id, tree in enumerate(trees):
-            counter = [0]
 
-            def visit(node) -> int:
-                node_id = counter[0]
-                counter[0] += 1
-                attrs["nodes_treeids"].append(tree_id)
-                attrs["nodes_nodeids"].append(node_id)
-                if isinstance(node, node_lib.LeafNode):
-                    for k, (_, p) in enumerate(self._leaf_probs(node)):
-                        if p <= 0.0:      # the operator sums weights; absent entries count as 0
-                            continue
-                        attrs["class_treeids"].append(tree_id)
-                        attrs["class_nodeids"].append(node_id)
-                        attrs["class_ids"].append(k)
-                        attrs["class_weights"].append(float(p) / n_trees)
-                    for key, value in (("nodes_featureids", 0), ("nodes_values", 0.0), ("nodes_modes", "LEAF"),
-                                       ("nodes_truenodeids", 0), ("nodes_falsenodeids", 0),
-                                       ("nodes_missing_value_tracks_true", 0)):
-                        attrs[key].append(value)
-                    return node_id
-                cond = node.condition
-                if not isinstance(cond, cond_lib.NumericalHigherThanCondition):
-                    raise NotImplementedError(f"cannot export TF-DF condition {type(cond).__name__}")
-                slot = len(attrs["nodes_modes"])
-                attrs["nodes_featureids"].append(index[cond.feature.name])
-                attrs["nodes_values"].append(float(cond.threshold))
-                attrs["nodes_modes"].append("BRANCH_GTE")
-                attrs["nodes_missing_value_tracks_true"].append(int(bool(cond.missing_evaluation)))
-                attrs["nodes_truenodeids"].append(-1)
-                attrs["nodes_falsenodeids"].append(-1)
-                true_id = visit(node.pos_child)
-                false_id = visit(node.neg_child)
-                attrs["nodes_truenodeids"][slot] = true_id
-                attrs["nodes_falsenodeids"][slot] = false_id
+        def visit(node, tree_id: int, counter: list[int]) -> int:
+            """Append ``node`` and its subtree (pre-order ids) to ``attrs``; returns its id."""
+            node_id = counter[0]
+            counter[0] += 1
+            attrs["nodes_treeids"].append(tree_id)
+            attrs["nodes_nodeids"].append(node_id)
+            if isinstance(node, node_lib.LeafNode):
+                for k, (_, p) in enumerate(self._leaf_probs(node)):
+                    if p <= 0.0:      # the operator sums weights; absent entries count as 0
+                        continue
+                    attrs["class_treeids"].append(tree_id)
+                    attrs["class_nodeids"].append(node_id)
+                    attrs["class_ids"].append(k)
+                    attrs["class_weights"].append(float(p) / n_trees)
+                for key, value in (("nodes_featureids", 0), ("nodes_values", 0.0), ("nodes_modes", "LEAF"),
+                                   ("nodes_truenodeids", 0), ("nodes_falsenodeids", 0),
+                                   ("nodes_missing_value_tracks_true", 0)):
+                    attrs[key].append(value)
                 return node_id
+            cond = node.condition
+            if not isinstance(cond, cond_lib.NumericalHigherThanCondition):
+                raise NotImplementedError(f"cannot export TF-DF condition {type(cond).__name__}")
+            slot = len(attrs["nodes_modes"])
+            attrs["nodes_featureids"].append(index[cond.feature.name])
+            attrs["nodes_values"].append(float(cond.threshold))
+            attrs["nodes_modes"].append("BRANCH_GTE")
+            attrs["nodes_missing_value_tracks_true"].append(int(bool(cond.missing_evaluation)))
+            attrs["nodes_truenodeids"].append(-1)
+            attrs["nodes_falsenodeids"].append(-1)
+            true_id = visit(node.pos_child, tree_id, counter)
+            false_id = visit(node.neg_child, tree_id, counter)
+            attrs["nodes_truenodeids"][slot] = true_id
+            attrs["nodes_falsenodeids"][slot] = false_id
+            return node_id
 
-            visit(tree.root)
+        for tree_id, tree in enumerate(trees):
+            visit(tree.root, tree_id, [0])
 
         ensemble = helper.make_node(
             "TreeEnsembleClassifier", ["features"], ["label", "probabilities"], domain="ai.onnx.ml",

@@ -249,8 +249,7 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
             net_class, net_config, kind = (MLP, config.mlp, "features") if name == "mlp" else \
                 (GRUNet, config.gru, "sequence")
 
-            def inputs(t: FeatureTable) -> np.ndarray:
-                return t.X if kind == "features" else t.seq
+            inputs = _feature_input if kind == "features" else _sequence_input
 
             net = net_class(n_classes, net_config).fit(inputs(prep.train), prep.y_train, inputs(prep.val), prep.y_val,
                                                        _class_weights(prep.y_train, n_classes), _prior_ratio(prep))
@@ -283,6 +282,14 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
     report["seconds"] = round(time.perf_counter() - started, 1)
     (out / "training_report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+def _feature_input(t: FeatureTable) -> np.ndarray:
+    return t.X
+
+
+def _sequence_input(t: FeatureTable) -> np.ndarray:
+    return t.seq
 
 
 def _jsonable(obj: Any) -> Any:
