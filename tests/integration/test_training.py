@@ -53,7 +53,7 @@ def test_synthetic_curves_only_in_training_with_real_cadences(prepared, catalina
     assert not any(i.startswith("synthetic:") for i in prepared.val.object_ids)
     assert not any(i.startswith("synthetic:") for i in prepared.test.object_ids)
     sources = {i.split(":")[1] for i in synthetic}
-    assert sources <= set(prepared.train_real.object_ids.tolist()) | set(prepared.table.object_ids.tolist())
+    assert sources <= set(prepared.train_real.object_ids.tolist())     # real training stars only
     assert not sources & (set(prepared.val.object_ids.tolist()) | set(prepared.test.object_ids.tolist()))
 
 
