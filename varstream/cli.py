@@ -238,6 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="at most N rows / light curves")
     p.add_argument("--classes", nargs="*", metavar="CLASS", help="only these ASAS-SN classes (light curves)")
     p.set_defaults(func=cmd_download)
+
+    from varstream.stream.cli import add_stream_commands
+
+    add_stream_commands(sub)
     return parser
 
 

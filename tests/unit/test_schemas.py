@@ -1,11 +1,12 @@
 """The Avro schemas in schemas/ parse, and a record round-trips through each."""
 
-import io
 import json
 from pathlib import Path
 
 import fastavro
 import pytest
+
+from varstream.stream.codec import decode, encode
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -20,11 +21,15 @@ EXAMPLES = {
                                             "feature_version": "1"},
                              "probabilities": [{"label": "RRab", "probability": 0.9},
                                                {"label": "EW", "probability": 0.1}],
-                             "predicted_class": "RRab", "n_points": 120, "span_days": 2800.0,
-                             "ingest_time": 1_700_000_000_000, "publish_time": 1_700_000_000_100},
+                             "predicted_class": "RRab", "n_points": 120, "n_observations": 125, "span_days": 2800.0,
+                             "period_days": 0.61, "ingest_time": 1_700_000_000_000,
+                             "first_ingest_time": 1_699_999_999_000, "publish_time": 1_700_000_000_100},
     "deadletter.avsc": {"original": b"\x00\x01", "original_key": None, "topic": "alerts", "partition": 0,
                         "offset": 42, "reason": "message 42: undecodable Avro", "reason_code": "undecodable",
                         "dead_letter_time": 1_700_000_000_000},
+    "state.avsc": {"object_id": "x", "observation": {"mjd": 60000.5, "band": "g", "mag": 15.0, "mag_err": 0.02,
+                                                     "alert_id": "a1", "ingest_time": 1_700_000_000_000},
+                   "catalogue_json": None, "classified": None},
 }
 
 
@@ -33,10 +38,6 @@ def test_schema_parses_documents_every_field_and_round_trips(name):
     raw = json.loads((SCHEMAS / name).read_text())
     schema = fastavro.parse_schema(raw)
     assert all(f.get("doc") for f in raw["fields"])
-    buf = io.BytesIO()
-    fastavro.schemaless_writer(buf, schema, EXAMPLES[name])
-    buf.seek(0)
-    back = fastavro.schemaless_reader(buf, schema)
-    for key, value in EXAMPLES[name].items():
-        if not key.endswith("_time"):          # timestamp-millis come back as datetimes
-            assert back[key] == value, key
+    assert schema["name"]
+    kind = name.removesuffix(".avsc")
+    assert decode(kind, encode(kind, EXAMPLES[name])) == EXAMPLES[name]   # timestamps stay integer ms

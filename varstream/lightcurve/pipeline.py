@@ -2,6 +2,8 @@
 
 Steps, in order (each a function in its own module):
 
+0. :func:`~varstream.lightcurve.bands.merge_bands` — a curve whose points carry their band
+   (``aux["band"]``, as the stream keeps them) becomes single-band (V shifted onto g).
 1. :func:`~varstream.lightcurve.sanitize.sanitize` — drop non-finite points, non-positive or huge
    errors, absurd times and duplicate timestamps; sort by time.
 2. :func:`~varstream.lightcurve.clean.downsample` — bin and thin curves longer than ``max_points``.
@@ -27,6 +29,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from varstream.lightcurve.bands import merge_bands
 from varstream.lightcurve.clean import phase_median_residuals, clip_outliers, downsample, folded_model, phase
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.features import (
@@ -125,6 +128,7 @@ def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
         LightCurveError: too few usable points (see :func:`sanitize`).
     """
     report = report or CleaningReport(lc.object_id)
+    lc = merge_bands(lc, config.sanitize)
     cur, _ = sanitize(lc, config.sanitize, report)
     cur = downsample(cur, config.bin_days, config.max_points, report)
     per = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)

@@ -28,6 +28,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from varstream.lightcurve.bands import MIXED_BAND, band_offset, merge_bands
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.loaders.text import parse_columns
 from varstream.lightcurve.types import LightCurve
@@ -41,7 +42,7 @@ JD_TO_MJD = 2400000.5
 G_START_JD = 2458000.0
 #: Last V-band data (original units switched to g around Dec 2018), JD.
 V_END_JD = 2458460.0
-ERAS = ("V", "g", "merged")
+ERAS = ("V", "g", "merged", "bands")
 
 
 def asassn_id_from_filename(name: str) -> str:
@@ -249,8 +250,10 @@ def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
         object_id: the star's name (ASAS-SN ``J…`` name or Sky Patrol id).
         data: the file's bytes.
         era: ``"g"`` or ``"V"`` keep that band only; ``"merged"`` keeps both, with the V points
-            shifted by the measured g − V offset onto the g scale (band ``"g"``), which keeps the
-            full time span for the period search. The offset is in ``meta["era_offset_mag"]``.
+            shifted onto the g scale by :func:`~varstream.lightcurve.bands.merge_bands` (band
+            ``"g"``), which keeps the full time span for the period search; the offset is in
+            ``meta["era_offset_mag"]``. ``"bands"`` keeps both unshifted, each point's band in
+            ``aux["band"]`` (what the replay tool sends as alerts).
         entry: the star's catalogue row (label and metadata), if known.
 
     Times become ``JD - 2400000.5`` (``meta["time_system"] = "HJD-2400000.5"``). Non-detections
@@ -302,30 +305,25 @@ def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
 
     if filters is not None:
         bands = np.where(np.char.upper(filters.astype(str)) == "V", "V", "g")
-        split = EraSplit(bands, None, 0)
         v, g = bands == "V", bands == "g"
-        if v.any() and g.any():
-            split = EraSplit(bands, float(np.nanmedian(mag[g]) - np.nanmedian(mag[v])), 0)
+        offset = band_offset(jd[g], mag[g], jd[v], mag[v]) if v.any() and g.any() else None
+        split = EraSplit(bands, offset, 0)
     else:
         split = separate_eras(jd, mag)
-    meta["era_offset_mag"] = split.offset_mag
     meta["era_ambiguous_points"] = split.n_ambiguous
-    if era == "merged":
-        keep = split.bands != ""
-        mags = mag.copy()
-        if split.offset_mag is not None:
-            mags[split.bands == "V"] += split.offset_mag
-            band = "g"
-        else:
-            present = sorted(set(split.bands[keep].tolist()))
-            band = present[0] if len(present) == 1 else "g"
-    else:
-        keep = split.bands == era
-        mags = mag
-        band = era
     meta["era"] = era
+    if era in ("merged", "bands"):
+        keep = split.bands != ""
+        meta["era_dropped_points"] = int((~keep).sum())
+        aux["band"] = split.bands
+        labelled = LightCurve(object_id, jd[keep] - JD_TO_MJD, mag[keep], err[keep], MIXED_BAND, label=label,
+                              meta=meta, aux={k: v[keep] for k, v in aux.items()})
+        # V points are shifted onto g by the shared rule the stream applies too
+        return merge_bands(labelled) if era == "merged" else labelled
+    keep = split.bands == era
+    meta["era_offset_mag"] = split.offset_mag
     meta["era_dropped_points"] = int((~keep).sum())
-    return LightCurve(object_id, jd[keep] - JD_TO_MJD, mags[keep], err[keep], band, label=label, meta=meta,
+    return LightCurve(object_id, jd[keep] - JD_TO_MJD, mag[keep], err[keep], era, label=label, meta=meta,
                       aux={k: v[keep] for k, v in aux.items()})
 
 

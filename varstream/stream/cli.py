@@ -1,0 +1,215 @@
+"""The stream's subcommands of the ``varstream`` CLI: serve, replay, tail, history, demo."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_BOOTSTRAP = os.environ.get("VARSTREAM_BOOTSTRAP", "127.0.0.1:9092")
+
+
+def _kafka_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP, metavar="HOST:PORT",
+                   help=f"Kafka bootstrap servers (default $VARSTREAM_BOOTSTRAP or {DEFAULT_BOOTSTRAP})")
+    p.add_argument("--kafka", action="append", metavar="KEY=VALUE",
+                   help="extra librdkafka setting, e.g. security.protocol=SASL_SSL (repeatable; also "
+                        "VARSTREAM_KAFKA_SECURITY_PROTOCOL=... in the environment)")
+    p.add_argument("--schema-registry", metavar="URL",
+                   help="Confluent Schema Registry URL: use its wire format (default: schemaless Avro)")
+
+
+def _kafka(args: argparse.Namespace):
+    from varstream.stream.kafka import KafkaConfig, parse_kafka_options
+    from varstream.stream.wire import WireFormat
+
+    try:
+        extra = parse_kafka_options(args.kafka)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    return KafkaConfig(args.bootstrap, extra), WireFormat(args.schema_registry)
+
+
+def _dataset(path: Path | None):
+    from varstream.lightcurve.loaders.dataset import default_dataset
+
+    path = path or default_dataset("asassn")
+    if path is None or not Path(path).is_dir():
+        raise SystemExit(f"error: dataset directory {path or '../shared/data/asassn'} not found; pass --dataset DIR")
+    return path
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from varstream.inference import ModelIntegrityError, default_models_dir
+    from varstream.stream.app import DeliveryError, ServeSettings, StreamApp, install_signal_handlers
+    from varstream.stream.kafka import Topics
+    from varstream.stream.policy import ReclassifyPolicy
+
+    logging.getLogger().setLevel(args.log_level.upper())
+    kafka, wire = _kafka(args)
+    try:
+        policy = ReclassifyPolicy(args.min_new_points, args.growth, args.max_delay, args.idle)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    settings = ServeSettings(kafka=kafka, models_dir=args.models or default_models_dir(),
+                             topics=Topics(args.input_topic, args.output_topic, args.deadletter_topic, args.group),
+                             model=args.model, policy=policy, partitions=args.partitions, max_batch=args.max_batch,
+                             wire=wire)
+    try:
+        app = StreamApp(settings)
+    except (ModelIntegrityError, FileNotFoundError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if args.metrics_port >= 0:
+        port = app.metrics.serve_http(args.metrics_port, args.metrics_address)
+        print(f"metrics on http://{args.metrics_address}:{port}/metrics", file=sys.stderr, flush=True)
+    install_signal_handlers(app)
+    try:
+        app.run()
+    except DeliveryError as exc:
+        print(f"error: {exc}; offsets not committed, restart to resume", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from varstream.stream.replay import replay, replay_curves
+
+    kafka, wire = _kafka(args)
+    curves = replay_curves(_dataset(args.dataset), args.stars)
+    report = replay(curves, kafka, args.topic, args.speed, args.rate, wire, progress=not args.no_progress)
+    print(f"replayed {report.n_alerts} alerts of {len(report.sent)} stars to {args.topic} in {report.seconds:.1f} s "
+          f"({report.n_alerts / max(report.seconds, 1e-9):.0f} alerts/s); not sent: "
+          f"{dict(report.skipped) or 'none'}")
+    return 0
+
+
+def cmd_tail(args: argparse.Namespace) -> int:
+    import time
+
+    from varstream.stream.tail import tail
+
+    kafka, wire = _kafka(args)
+    seen = [0]
+    deadline = time.time() + args.seconds if args.seconds else None
+
+    def out(line: str) -> None:
+        print(line, flush=True)
+        seen[0] += 1
+
+    def stop() -> bool:
+        return (args.count is not None and seen[0] > args.count) or (deadline is not None and time.time() > deadline)
+
+    try:
+        tail(kafka, args.topic, args.from_beginning, stop, out, wire)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from varstream.stream.tail import HEADER, format_row, history
+
+    kafka, wire = _kafka(args)
+    print(HEADER.replace("latency s", "published"))
+    n = 0
+    for rec in history(kafka, args.object_id, args.topic, wire):
+        import datetime as dt
+
+        when = dt.datetime.fromtimestamp(rec["publish_time"] / 1000, dt.timezone.utc).strftime("%H:%M:%S")
+        print(format_row(rec).rsplit(" ", 1)[0] + f" {when:>9}")
+        n += 1
+    if n == 0:
+        print(f"no classifications of {args.object_id} in {args.topic}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from varstream.stream.demo import run_demo
+
+    result = run_demo(_dataset(args.dataset), args.stars, args.consumers, args.speed, args.rate, args.partitions,
+                      args.models, args.timeout, out=lambda line: print(line, flush=True))
+    print(result.summary(), flush=True)
+    return 0 if result.complete else 1
+
+
+def add_stream_commands(sub) -> None:
+    """Register the stream subcommands on the main parser's subparsers."""
+    from varstream.stream.demo import default_consumers
+    from varstream.stream.policy import ReclassifyPolicy
+
+    d = ReclassifyPolicy()
+    p = sub.add_parser("serve", help="classify alerts from Kafka: per-star state, reclassification, publishing",
+                       description="Consume Avro alerts (keyed by object id) in a consumer group, keep each star's "
+                                   "growing light curve (state per partition, restored from a compacted changelog), "
+                                   "reclassify with the shared pipeline and ONNX models under the cost policy, and "
+                                   "publish classifications; bad alerts go to the dead-letter topic. Start more "
+                                   "processes with the same --group to scale out. SIGTERM stops it cleanly.")
+    _kafka_args(p)
+    p.add_argument("--group", default="varstream", help="consumer group; also names the changelog topic (default varstream)")
+    p.add_argument("--input-topic", default="alerts", help="alert topic (default alerts)")
+    p.add_argument("--output-topic", default="classifications", help="classification topic (default classifications)")
+    p.add_argument("--deadletter-topic", default="alerts-deadletter", help="dead-letter topic (default alerts-deadletter)")
+    p.add_argument("--partitions", type=int, default=4, help="partitions of topics created here (default 4)")
+    p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
+    p.add_argument("--model", default="ensemble", help="model name in DIR, or 'ensemble' (default)")
+    p.add_argument("--min-new-points", type=int, default=d.min_new_points, metavar="K",
+                   help=f"reclassify after at least K new points (default {d.min_new_points})")
+    p.add_argument("--growth", type=float, default=d.growth_fraction, metavar="F",
+                   help=f"... and after the curve grew by fraction F since the last classification (default {d.growth_fraction})")
+    p.add_argument("--max-delay", type=float, default=d.max_delay_s, metavar="S",
+                   help=f"reclassify a star whose oldest unclassified point is S seconds old (default {d.max_delay_s})")
+    p.add_argument("--idle", type=float, default=d.idle_s, metavar="S",
+                   help=f"reclassify a star whose alerts paused for S seconds (default {d.idle_s})")
+    p.add_argument("--max-batch", type=int, default=500, help="alerts per poll at most (default 500)")
+    p.add_argument("--metrics-port", type=int, default=9108, help="Prometheus /metrics port (default 9108; 0 any free, -1 off)")
+    p.add_argument("--metrics-address", default="127.0.0.1", help="address the metrics server binds (default 127.0.0.1)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("replay", help="push archived light curves to Kafka as alerts, in observation-time order",
+                       description="Turn every observation of the dataset's stars into an alert (keyed by star) and "
+                                   "produce them in observation-time order, paced by --speed and --rate.")
+    _kafka_args(p)
+    p.add_argument("--dataset", type=Path, metavar="DIR", help="ASAS-SN or Catalina dataset (default ../shared/data/asassn)")
+    p.add_argument("--stars", type=int, metavar="N", help="only the first N stars")
+    p.add_argument("--speed", type=float, default=0.0,
+                   help="observation time per wall-clock time, e.g. 86400 = one day per second (default 0: full speed)")
+    p.add_argument("--rate", type=float, default=0.0, help="alerts per second at most (default 0: no cap)")
+    p.add_argument("--topic", default="alerts", help="alert topic (default alerts)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("tail", help="print classifications as they arrive",
+                       description="Subscribe to the classification topic and print one table row per classification.")
+    _kafka_args(p)
+    p.add_argument("--topic", default="classifications", help="classification topic (default classifications)")
+    p.add_argument("--from-beginning", action="store_true", help="start at the oldest classification")
+    p.add_argument("--count", type=int, metavar="N", help="stop after N rows")
+    p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
+    p.set_defaults(func=cmd_tail)
+
+    p = sub.add_parser("history", help="every classification of one star, oldest first",
+                       description="Read one star's classification history from the classification topic (kept "
+                                   "without time limit; the star's records are in the partition its id hashes to).")
+    _kafka_args(p)
+    p.add_argument("object_id", help="the star's id, e.g. J000022.54+590559.3")
+    p.add_argument("--topic", default="classifications", help="classification topic (default classifications)")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("demo", help="the whole stream on this machine: broker, classifiers, replay of real curves",
+                       description="Start the embedded tansu broker and classifier processes, replay the bundled "
+                                   "ASAS-SN curves as alerts, show classifications arriving, stop cleanly and print "
+                                   "'classified N stars, M classifications, p50 X s, p99 Y s'.")
+    p.add_argument("--dataset", type=Path, metavar="DIR", help="dataset to replay (default ../shared/data/asassn)")
+    p.add_argument("--stars", type=int, metavar="N", help="replay only the first N stars")
+    p.add_argument("--consumers", type=int, default=default_consumers(),
+                   help=f"classifier processes in the group (default {default_consumers()}: one per core, at most 4)")
+    p.add_argument("--speed", type=float, default=0.0, help="replay speed, observation time per wall time (default full speed)")
+    p.add_argument("--rate", type=float, default=0.0, help="alerts per second at most (default no cap)")
+    p.add_argument("--partitions", type=int, default=4, help="alert topic partitions (default 4)")
+    p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
+    p.add_argument("--timeout", type=float, default=900.0, help="give up after S seconds (default 900)")
+    p.set_defaults(func=cmd_demo)

@@ -1,0 +1,142 @@
+"""``varstream demo``: the whole stream on one machine, end to end.
+
+Starts the embedded broker, one or more ``varstream serve`` processes, replays the bundled ASAS-SN
+curves as alerts and prints classifications as they arrive (a row whenever a star's class is
+first known or changes). It waits until every replayed star's latest classification covers all
+its observations, stops everything cleanly and ends with one line::
+
+    classified N stars, M classifications, p50 X s, p99 Y s
+
+where the latencies run from an alert entering the alert topic to the delivery of the first
+classification that includes it (the longest-waiting alert of each classification).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from varstream.stream.broker import EmbeddedBroker
+from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics
+from varstream.stream.replay import ReplayReport, replay, replay_curves
+from varstream.stream.tail import HEADER, ClassificationReader, format_row
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DemoResult:
+    """What the demo saw: latest classification per star, all latencies (s), the replay report."""
+
+    latest: dict[str, dict] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    n_classifications: int = 0
+    replay: ReplayReport | None = None
+    complete: bool = False
+
+    def summary(self) -> str:
+        p50, p99 = (np.percentile(self.latencies, [50, 99]) if self.latencies else (float("nan"),) * 2)
+        return (f"classified {len(self.latest)} stars, {self.n_classifications} classifications, "
+                f"p50 {p50:.2f} s, p99 {p99:.2f} s")
+
+
+def serve_command(bootstrap: str, topics: Topics, models_dir: str | None, extra: list[str] | None = None) -> list[str]:
+    """The command line of one ``varstream serve`` process for this broker."""
+    cmd = [sys.executable, "-m", "varstream", "serve", "--bootstrap", bootstrap, "--group", topics.group,
+           "--input-topic", topics.alerts, "--output-topic", topics.classifications,
+           "--deadletter-topic", topics.deadletter, "--log-level", "warning", "--metrics-port", "0"]
+    if models_dir:
+        cmd += ["--models", str(models_dir)]
+    return cmd + (extra or [])
+
+
+def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, speed: float = 0.0,
+             rate: float = 0.0, partitions: int = 4, models_dir: str | None = None, timeout_s: float = 900.0,
+             out=print, serve_args: list[str] | None = None) -> DemoResult:
+    """Run the demo (see the module notes) and return what it saw."""
+    curves = replay_curves(dataset, stars)
+    out(f"demo: {len(curves)} stars from {dataset}, {consumers} classifier process(es), "
+        f"{partitions} partitions")
+    result = DemoResult()
+    topics = Topics()
+    with EmbeddedBroker() as broker:
+        kafka = KafkaConfig(broker.bootstrap)
+        ensure_topics(kafka, topics, partitions)
+        out(f"demo: tansu broker on {broker.bootstrap}")
+        procs = [subprocess.Popen(serve_command(broker.bootstrap, topics, models_dir, serve_args))
+                 for _ in range(consumers)]
+        reader = ClassificationReader(kafka, topics.classifications, from_beginning=True)
+        stop = threading.Event()
+        box: dict = {}
+
+        def do_replay() -> None:
+            try:
+                box["report"] = replay(curves, kafka, topics.alerts, speed=speed, rate=rate, stop=stop)
+            except Exception as exc:  # reported below, the demo stops
+                box["error"] = exc
+
+        thread = threading.Thread(target=do_replay, name="replay", daemon=True)
+        thread.start()
+        out(HEADER)
+        deadline = time.time() + timeout_s
+        try:
+            while time.time() < deadline:
+                for rec, received in reader.poll(0.5):
+                    oid = rec["object_id"]
+                    result.n_classifications += 1
+                    result.latencies.append((received - rec["first_ingest_time"]) / 1000)
+                    before = result.latest.get(oid)
+                    if before is None or before["predicted_class"] != rec["predicted_class"]:
+                        out(format_row(rec, received))
+                    if before is None or rec["n_observations"] >= before["n_observations"]:
+                        result.latest[oid] = rec
+                if "error" in box:
+                    raise box["error"]
+                dead = [p for p in procs if p.poll() is not None]
+                if dead:
+                    raise RuntimeError(f"a classifier process exited with code {dead[0].returncode}")
+                report = box.get("report")
+                if report is not None and all(
+                        result.latest.get(oid, {}).get("n_observations") == n
+                        for oid, n in report.observations.items()):
+                    result.complete = True
+                    break
+            else:
+                out(f"demo: timed out after {timeout_s:.0f} s")
+        finally:
+            stop.set()
+            reader.close()
+            for p in procs:
+                if p.poll() is None:
+                    p.send_signal(signal.SIGTERM)
+            for p in procs:
+                try:
+                    p.wait(60)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+            thread.join(10)
+        result.replay = box.get("report")
+    if result.replay is not None:
+        r = result.replay
+        out(f"demo: replayed {r.n_alerts} alerts of {len(r.sent)} stars in {r.seconds:.1f} s "
+            f"({sum(r.skipped.values())} non-detections not sent); all final classifications in: {result.complete}")
+    classes = {}
+    for rec in result.latest.values():
+        classes[rec["predicted_class"]] = classes.get(rec["predicted_class"], 0) + 1
+    out("demo: final classes " + ", ".join(f"{k} {v}" for k, v in sorted(classes.items(), key=lambda kv: -kv[1])))
+    return result
+
+
+def default_consumers() -> int:
+    """One classifier process per CPU core, at most 4."""
+    return max(1, min(4, os.cpu_count() or 1))

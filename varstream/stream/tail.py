@@ -1,0 +1,99 @@
+"""``varstream tail`` and ``varstream history``: read the classification topic.
+
+``tail`` prints each classification as it arrives, one row of a fixed-width table. ``history``
+prints every classification of one star: the classification topic keeps everything, keyed by
+object id, so a star's history is the records with its key in the partition its key hashes to.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
+
+from varstream.stream.kafka import KafkaConfig, partition_for
+from varstream.stream.wire import WireFormat
+
+HEADER = f"{'object':<22} {'class':<8} {'prob':>5} {'2nd':<13} {'pts':>5} {'obs':>5} {'period d':>9} {'latency s':>9}"
+
+
+def format_row(rec: dict, received_ms: int | None = None) -> str:
+    """One table row: star, class, its probability, runner-up, points, period and latency (s)."""
+    probs = sorted(rec["probabilities"], key=lambda p: -p["probability"])
+    second = f"{probs[1]['label']} {probs[1]['probability']:.2f}" if len(probs) > 1 else ""
+    end = received_ms if received_ms is not None else rec["publish_time"]
+    latency = (end - rec["first_ingest_time"]) / 1000
+    return (f"{rec['object_id'][:22]:<22} {rec['predicted_class']:<8} {probs[0]['probability']:>5.2f} "
+            f"{second:<13} {rec['n_points']:>5} {rec['n_observations']:>5} {rec['period_days']:>9.4f} {latency:>9.3f}")
+
+
+@dataclass
+class ClassificationReader:
+    """Reads classification records from the output topic (all partitions, no consumer group)."""
+
+    kafka: KafkaConfig
+    topic: str = "classifications"
+    wire: WireFormat = field(default_factory=WireFormat)
+    from_beginning: bool = False
+
+    def __post_init__(self) -> None:
+        self.consumer = Consumer(self.kafka.client(**{"group.id": "varstream-tail", "enable.auto.commit": False}))
+        meta = self.consumer.list_topics(self.topic, timeout=30).topics[self.topic]
+        start = OFFSET_BEGINNING if self.from_beginning else OFFSET_END
+        self.consumer.assign([TopicPartition(self.topic, p, start) for p in meta.partitions])
+
+    def poll(self, timeout_s: float = 0.2, max_records: int = 1000) -> list[tuple[dict, int]]:
+        """Records received now, each with its receive time (ms since the epoch)."""
+        out = []
+        for msg in self.consumer.consume(max_records, timeout_s):
+            if msg.error() or msg.value() is None:
+                continue
+            out.append((self.wire.decode("classification", msg.value()), int(time.time() * 1000)))
+        return out
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def tail(kafka: KafkaConfig, topic: str = "classifications", from_beginning: bool = False,
+         stop: Callable[[], bool] = lambda: False, out: Callable[[str], None] = print,
+         wire: WireFormat | None = None) -> int:
+    """Print classifications as they arrive until ``stop()``; returns how many were printed."""
+    reader = ClassificationReader(kafka, topic, wire or WireFormat(), from_beginning)
+    out(HEADER)
+    count = 0
+    try:
+        while not stop():
+            for rec, received in reader.poll():
+                out(format_row(rec, received))
+                count += 1
+    finally:
+        reader.close()
+    return count
+
+
+def history(kafka: KafkaConfig, object_id: str, topic: str = "classifications",
+            wire: WireFormat | None = None, timeout_s: float = 30.0) -> Iterator[dict]:
+    """Every classification of ``object_id`` in the topic, oldest first."""
+    wire = wire or WireFormat()
+    consumer = Consumer(kafka.client(**{"group.id": "varstream-history", "enable.auto.commit": False}))
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        key = object_id.encode()
+        tp = TopicPartition(topic, partition_for(key, len(meta.partitions)))
+        low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+        if high <= low:
+            return
+        consumer.assign([TopicPartition(topic, tp.partition, low)])
+        position, deadline = low, time.time() + timeout_s
+        while position < high and time.time() < deadline:
+            for msg in consumer.consume(1000, 1.0):
+                if msg.error():
+                    continue
+                position = msg.offset() + 1
+                if msg.key() == key and msg.value() is not None:
+                    yield wire.decode("classification", msg.value())
+    finally:
+        consumer.close()
