@@ -1,0 +1,207 @@
+"""The stream end to end on a real tansu broker with real ASAS-SN curves (no mocks): parity with the
+offline prediction, kill -9 and restart, two consumers, dead letters, tail and history."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from tests.integration.streamkit import Collector, Serve, metric_value, offline_predictions, topics_for
+from varstream.stream.broker import EmbeddedBroker
+from varstream.stream.codec import decode, encode
+from varstream.stream.kafka import KafkaConfig, ensure_topics, partition_for
+from varstream.stream.replay import replay, replay_curves
+
+pytestmark = pytest.mark.integration
+
+STARS = 5
+#: Among the first 12 stars, four whose ids hash to each of 4 partitions (the first 5 fall in two).
+SPREAD = (0, 1, 8, 9)
+FAST_POLICY = ("--growth", "0.2", "--idle", "0.5")   # fewer intermediate classifications: quicker tests
+
+
+@pytest.fixture(scope="module")
+def broker():
+    with EmbeddedBroker() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def curves(asassn_dir):
+    return replay_curves(asassn_dir, STARS)
+
+
+@pytest.fixture(scope="module")
+def offline(asassn_dir, curves):
+    return offline_predictions(asassn_dir, {c.object_id for c in curves}, STARS)
+
+
+@pytest.fixture(scope="module")
+def spread(asassn_dir):
+    """Curves covering every partition, and their offline predictions."""
+    picked = [replay_curves(asassn_dir, 12)[i] for i in SPREAD]
+    assert sorted(partition_for(c.object_id.encode(), 4) for c in picked) == [0, 1, 2, 3]
+    return picked, offline_predictions(asassn_dir, {c.object_id for c in picked}, 12)
+
+
+def assert_matches_offline(latest: dict[str, dict], offline: dict[str, np.ndarray]) -> None:
+    assert set(latest) == set(offline)
+    for oid, probs in offline.items():
+        rec = latest[oid]
+        got = np.array([p["probability"] for p in rec["probabilities"]])
+        np.testing.assert_allclose(got, probs, atol=1e-5, err_msg=oid)
+        assert rec["predicted_class"] == rec["probabilities"][int(np.argmax(probs))]["label"]
+
+
+def replay_in_background(curves, kafka, topic, rate):
+    box = {}
+    thread = threading.Thread(target=lambda: box.setdefault("report", replay(curves, kafka, topic, rate=rate,
+                                                                             progress=False)), daemon=True)
+    thread.start()
+    return thread, box
+
+
+def test_replayed_stars_get_the_offline_classification(broker, curves, offline, tmp_path):
+    kafka, topics = KafkaConfig(broker.bootstrap), topics_for("parity")
+    ensure_topics(kafka, topics, 4)
+    report = replay(curves, kafka, topics.alerts, progress=False)
+    assert report.n_alerts == sum(report.observations.values()) > 4000
+    serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
+    collector = Collector(kafka, topics)
+    try:
+        assert collector.wait(report.observations, 240, [serve]), f"incomplete:\n{serve.output()[-3000:]}"
+        metrics = serve.metrics()
+    finally:
+        assert serve.stop() == 0, serve.output()[-3000:]
+        collector.close()
+    # every star is classified repeatedly as its curve grows, and ends on the offline answer
+    per_star = {oid: [r for r in collector.records if r["object_id"] == oid] for oid in report.observations}
+    assert all(len(recs) >= 3 for recs in per_star.values()), {k: len(v) for k, v in per_star.items()}
+    for recs in per_star.values():
+        counts = [r["n_observations"] for r in recs]
+        assert counts == sorted(counts) and counts[0] < counts[-1]
+        assert all(r["publish_time"] >= r["ingest_time"] >= r["first_ingest_time"] > 0 for r in recs)
+    assert_matches_offline(collector.latest, offline)
+    rec = next(iter(collector.latest.values()))
+    assert len(rec["classifier"]["model_sha256"]) == 64 and rec["classifier"]["feature_version"] == "3"
+    # the metrics page agrees with what was seen
+    assert metric_value(metrics, "varstream_alerts_consumed_total") == report.n_alerts
+    assert metric_value(metrics, "varstream_observations_accepted_total") == report.n_alerts
+    assert metric_value(metrics, "varstream_classifications_published_total") == len(collector.records)
+    assert 'varstream_model_info{' in metrics and "dead_letters_total{" not in metrics
+
+    # history: every classification of one star, oldest first, through the CLI
+    oid = curves[0].object_id
+    out = subprocess.run([sys.executable, "-m", "varstream", "history", oid, "--bootstrap", broker.bootstrap,
+                          "--topic", topics.classifications], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    rows = [line for line in out.stdout.splitlines()[1:] if line.startswith(oid[:22])]
+    assert len(rows) == len(per_star[oid])
+    # tail prints the table
+    out = subprocess.run([sys.executable, "-m", "varstream", "tail", "--bootstrap", broker.bootstrap, "--topic",
+                          topics.classifications, "--from-beginning", "--count", "3", "--seconds", "60"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and len(out.stdout.splitlines()) >= 4 and "class" in out.stdout.splitlines()[0]
+
+
+def test_kill9_mid_replay_loses_no_observation(broker, curves, offline, tmp_path):
+    kafka, topics = KafkaConfig(broker.bootstrap), topics_for("kill9")
+    ensure_topics(kafka, topics, 4)
+    thread, box = replay_in_background(curves, kafka, topics.alerts, rate=300)   # ~30 s of alerts
+    collector = Collector(kafka, topics)
+    kills = 0
+    try:
+        for _ in range(3):
+            serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
+            seen = len(collector.records)
+            deadline = time.time() + 60
+            while len(collector.records) < seen + 3 and time.time() < deadline:
+                collector.poll()
+                assert serve.proc.poll() is None, serve.output()[-3000:]
+            assert len(collector.records) >= seen + 3, "no classifications after restart:\n" + serve.output()[-3000:]
+            serve.kill9()
+            kills += 1
+        thread.join(120)
+        report = box["report"]
+        serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
+        assert collector.wait(report.observations, 240, [serve]), serve.output()[-3000:]
+        assert serve.stop() == 0
+    finally:
+        collector.close()
+    assert kills == 3 and box["report"].n_alerts == sum(box["report"].observations.values())
+    assert_matches_offline(collector.latest, offline)
+    for oid in box["report"].observations:
+        counts = [r["n_observations"] for r in collector.records if r["object_id"] == oid]
+        assert counts == sorted(counts), f"{oid}: a restart lost observations: {counts}"
+
+
+def test_two_consumers_split_the_partitions(broker, spread, tmp_path):
+    curves, offline = spread
+    kafka, topics = KafkaConfig(broker.bootstrap), topics_for("pair")
+    ensure_topics(kafka, topics, 4)
+    serves = [Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY, name=f"serve{i}") for i in range(2)]
+    collector = Collector(kafka, topics)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            assigned = [metric_value(s.metrics(), "varstream_assigned_partitions") for s in serves]
+            if sum(assigned) == 4 and min(assigned) > 0:
+                break
+            time.sleep(0.5)
+        assert sorted(assigned) == [2, 2], assigned
+        report = replay(curves, kafka, topics.alerts, progress=False)
+        assert collector.wait(report.observations, 240, serves)
+        consumed = [metric_value(s.metrics(), "varstream_alerts_consumed_total") for s in serves]
+    finally:
+        codes = [s.stop() for s in serves]
+        collector.close()
+    assert codes == [0, 0] and min(consumed) > 0 and sum(consumed) == report.n_alerts
+    assert_matches_offline(collector.latest, offline)
+
+
+def test_bad_alerts_are_dead_lettered_and_the_stream_goes_on(broker, curves, tmp_path):
+    kafka, topics = KafkaConfig(broker.bootstrap), topics_for("bad")
+    ensure_topics(kafka, topics, 4)
+    star = curves[4]
+    good = {"alert_id": "x", "object_id": star.object_id, "prev_sources": None, "catalogue": None,
+            "source": {"mjd": 58000.0, "band": "g", "mag": 14.0, "mag_err": 0.02}}
+    bad = {
+        "undecodable": (star.object_id, b"\x00\xffnot avro at all"),
+        "schema_mismatch": (star.object_id, encode("alert", good) + b"\x02\x04"),
+        "nonfinite": (star.object_id, encode("alert", {**good, "source": {**good["source"], "mag_err": float("nan")}})),
+        "bad_error": (star.object_id, encode("alert", {**good, "source": {**good["source"], "mag_err": -0.1}})),
+        "absurd_time": (star.object_id, encode("alert", {**good, "source": {**good["source"], "mjd": 1e9}})),
+        "unknown_band": (star.object_id, encode("alert", {**good, "source": {**good["source"], "band": "Xx"}})),
+        "key_mismatch": ("someone-else", encode("alert", good)),
+        "empty": (star.object_id, b""),
+    }
+    producer = Producer(kafka.producer())
+    for key, value in bad.values():
+        producer.produce(topics.alerts, value, key.encode())
+    assert producer.flush(10) == 0
+    report = replay([star], kafka, topics.alerts, progress=False)
+    serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
+    collector = Collector(kafka, topics)
+    try:
+        assert collector.wait(report.observations, 180, [serve]), serve.output()[-3000:]
+        metrics = serve.metrics()
+    finally:
+        assert serve.stop() == 0
+        collector.close()
+    consumer = Consumer(kafka.client(**{"group.id": "dlq-check"}))
+    consumer.assign([TopicPartition(topics.deadletter, 0, 0)])
+    letters, deadline = [], time.time() + 30
+    while len(letters) < len(bad) and time.time() < deadline:
+        letters += [decode("deadletter", m.value()) for m in consumer.consume(100, 0.5) if not m.error()]
+    consumer.close()
+    assert sorted(d["reason_code"] for d in letters) == sorted(bad)
+    for d in letters:
+        assert d["original"] == bad[d["reason_code"]][1] and d["topic"] == topics.alerts and d["reason"]
+        assert str(d["offset"]) in d["reason"]
+    assert metric_value(metrics, "varstream_dead_letters_total", 'reason="undecodable"') == 1
