@@ -5,7 +5,20 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 DATA   ?= ../shared/data
 
-.PHONY: test test-fast features data train evaluate bench clean
+.PHONY: demo test test-fast features data train evaluate bench bench-stream clean
+
+# The runtime alone (no TensorFlow): what the demo and `varstream serve` need.
+$(VENV)/.installed-run: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "varstream needs Python >= 3.11, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+## make demo: set up .venv (runtime only) and run the stream demo on the embedded broker
+##            (DEMO_ARGS="--stars 10" limits the replay)
+demo: $(VENV)/.installed-run
+	$(VENV)/bin/varstream demo --dataset $(DATA)/asassn $(DEMO_ARGS)
 
 # The test environment holds the training stack too: the tests train tiny models and check
 # their ONNX exports.

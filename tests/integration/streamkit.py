@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -18,9 +19,16 @@ from varstream.lightcurve.loaders.dataset import open_dataset
 from varstream.lightcurve.pipeline import featurise
 from varstream.stream.broker import free_port
 from varstream.stream.kafka import KafkaConfig, Topics
+from varstream.stream.replay import replay
 from varstream.stream.tail import ClassificationReader
 
 REPO = Path(__file__).resolve().parents[2]
+#: Stars replayed by most stream tests (about 9,300 alerts).
+STARS = 5
+#: Among the first 12 stars, four whose ids hash to each of 4 partitions (the first 5 fall in two).
+SPREAD = (0, 1, 8, 9)
+#: Fewer intermediate classifications than the defaults: quicker tests.
+FAST_POLICY = ("--growth", "0.2", "--idle", "0.5")
 
 
 def topics_for(tag: str) -> Topics:
@@ -127,3 +135,28 @@ def offline_predictions(dataset: Path, ids: set[str], limit: int) -> dict[str, n
         f = featurise(lc)
         out[lc.object_id] = ensemble.predict_proba(f.features.values[None, :], f.sequence[None])[0]
     return out
+
+
+def assert_matches_offline(latest: dict[str, dict], offline: dict[str, np.ndarray]) -> None:
+    """Each star's latest classification has the offline probabilities (and hence class)."""
+    assert set(latest) == set(offline)
+    for oid, probs in offline.items():
+        rec = latest[oid]
+        got = np.array([p["probability"] for p in rec["probabilities"]])
+        np.testing.assert_allclose(got, probs, atol=1e-5, err_msg=oid)
+        assert rec["predicted_class"] == rec["probabilities"][int(np.argmax(probs))]["label"]
+
+
+def replay_in_background(curves, kafka: KafkaConfig, topic: str, rate: float) -> tuple[threading.Thread, dict]:
+    """Replay in a thread; the report lands in ``box["report"]`` (or the error in ``box["error"]``)."""
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["report"] = replay(curves, kafka, topic, rate=rate, progress=False)
+        except Exception as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, box

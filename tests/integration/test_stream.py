@@ -1,45 +1,32 @@
 """The stream end to end on a real tansu broker with real ASAS-SN curves (no mocks): parity with the
-offline prediction, kill -9 and restart, two consumers, dead letters, tail and history."""
+offline prediction, two consumers, dead letters, tail and history. Crash and restart tests are in
+test_faults.py."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 
 import numpy as np
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from tests.integration.streamkit import Collector, Serve, metric_value, offline_predictions, topics_for
-from varstream.stream.broker import EmbeddedBroker
+from tests.integration.streamkit import (
+    FAST_POLICY,
+    SPREAD,
+    Collector,
+    Serve,
+    assert_matches_offline,
+    metric_value,
+    offline_predictions,
+    topics_for,
+)
 from varstream.stream.codec import decode, encode
 from varstream.stream.kafka import KafkaConfig, ensure_topics, partition_for
 from varstream.stream.replay import replay, replay_curves
 
 pytestmark = pytest.mark.integration
-
-STARS = 5
-#: Among the first 12 stars, four whose ids hash to each of 4 partitions (the first 5 fall in two).
-SPREAD = (0, 1, 8, 9)
-FAST_POLICY = ("--growth", "0.2", "--idle", "0.5")   # fewer intermediate classifications: quicker tests
-
-
-@pytest.fixture(scope="module")
-def broker():
-    with EmbeddedBroker() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def curves(asassn_dir):
-    return replay_curves(asassn_dir, STARS)
-
-
-@pytest.fixture(scope="module")
-def offline(asassn_dir, curves):
-    return offline_predictions(asassn_dir, {c.object_id for c in curves}, STARS)
 
 
 @pytest.fixture(scope="module")
@@ -48,23 +35,6 @@ def spread(asassn_dir):
     picked = [replay_curves(asassn_dir, 12)[i] for i in SPREAD]
     assert sorted(partition_for(c.object_id.encode(), 4) for c in picked) == [0, 1, 2, 3]
     return picked, offline_predictions(asassn_dir, {c.object_id for c in picked}, 12)
-
-
-def assert_matches_offline(latest: dict[str, dict], offline: dict[str, np.ndarray]) -> None:
-    assert set(latest) == set(offline)
-    for oid, probs in offline.items():
-        rec = latest[oid]
-        got = np.array([p["probability"] for p in rec["probabilities"]])
-        np.testing.assert_allclose(got, probs, atol=1e-5, err_msg=oid)
-        assert rec["predicted_class"] == rec["probabilities"][int(np.argmax(probs))]["label"]
-
-
-def replay_in_background(curves, kafka, topic, rate):
-    box = {}
-    thread = threading.Thread(target=lambda: box.setdefault("report", replay(curves, kafka, topic, rate=rate,
-                                                                             progress=False)), daemon=True)
-    thread.start()
-    return thread, box
 
 
 def test_replayed_stars_get_the_offline_classification(broker, curves, offline, tmp_path):
@@ -108,37 +78,6 @@ def test_replayed_stars_get_the_offline_classification(broker, curves, offline, 
                           topics.classifications, "--from-beginning", "--count", "3", "--seconds", "60"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and len(out.stdout.splitlines()) >= 4 and "class" in out.stdout.splitlines()[0]
-
-
-def test_kill9_mid_replay_loses_no_observation(broker, curves, offline, tmp_path):
-    kafka, topics = KafkaConfig(broker.bootstrap), topics_for("kill9")
-    ensure_topics(kafka, topics, 4)
-    thread, box = replay_in_background(curves, kafka, topics.alerts, rate=300)   # ~30 s of alerts
-    collector = Collector(kafka, topics)
-    kills = 0
-    try:
-        for _ in range(3):
-            serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
-            seen = len(collector.records)
-            deadline = time.time() + 60
-            while len(collector.records) < seen + 3 and time.time() < deadline:
-                collector.poll()
-                assert serve.proc.poll() is None, serve.output()[-3000:]
-            assert len(collector.records) >= seen + 3, "no classifications after restart:\n" + serve.output()[-3000:]
-            serve.kill9()
-            kills += 1
-        thread.join(120)
-        report = box["report"]
-        serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
-        assert collector.wait(report.observations, 240, [serve]), serve.output()[-3000:]
-        assert serve.stop() == 0
-    finally:
-        collector.close()
-    assert kills == 3 and box["report"].n_alerts == sum(box["report"].observations.values())
-    assert_matches_offline(collector.latest, offline)
-    for oid in box["report"].observations:
-        counts = [r["n_observations"] for r in collector.records if r["object_id"] == oid]
-        assert counts == sorted(counts), f"{oid}: a restart lost observations: {counts}"
 
 
 def test_two_consumers_split_the_partitions(broker, spread, tmp_path):

@@ -68,9 +68,9 @@ class ServeSettings:
     model: str = "ensemble"
     policy: ReclassifyPolicy = field(default_factory=ReclassifyPolicy)
     partitions: int = 4
-    max_batch: int = 500
+    max_batch: int = 1000
     poll_timeout_s: float = 0.1
-    classify_budget_s: float = 2.0
+    classify_budget_s: float = 0.5
     consumer_settings: dict = field(default_factory=lambda: dict(FAST_GROUP_JOIN))
     limits: SanitizeConfig = field(default_factory=SanitizeConfig)
     create_topics: bool = True
@@ -359,25 +359,28 @@ class StreamApp:
         tp = TopicPartition(self.settings.topics.changelog, partition)
         low, high = self._restorer.get_watermark_offsets(tp, timeout=30)
         count = 0
-        if high > low:
-            self._restorer.assign([TopicPartition(tp.topic, partition, OFFSET_BEGINNING)])
-            position = low
-            deadline = time.time() + 300
-            while position < high and time.time() < deadline:
-                for msg in self._restorer.consume(5000, 1.0):
-                    if msg.error():
-                        continue
-                    position = msg.offset() + 1
-                    if msg.value() is None:
-                        continue
-                    try:
-                        store.apply(decode("state", msg.value()))
-                        count += 1
-                    except DecodeError as exc:
-                        log.error("changelog %s[%d]@%d unreadable, skipped: %s", tp.topic, partition, msg.offset(), exc)
-            self._restorer.unassign()
-            if position < high:
-                raise RuntimeError(f"restore of {tp.topic}[{partition}] stopped at offset {position} of {high}")
+        self._restorer.assign([TopicPartition(tp.topic, partition, OFFSET_BEGINNING)])
+        position, deadline = low, time.time() + 300
+        # Read to the high watermark, then until a poll comes back empty: some storage engines
+        # (tansu's s3://) report watermarks that lag the log, so the watermark alone is not trusted.
+        while time.time() < deadline:
+            msgs = self._restorer.consume(5000, 0.2 if position >= high else 1.0)
+            if not msgs and position >= high:
+                break
+            for msg in msgs:
+                if msg.error():
+                    continue
+                position = msg.offset() + 1
+                if msg.value() is None:
+                    continue
+                try:
+                    store.apply(decode("state", msg.value()))
+                    count += 1
+                except DecodeError as exc:
+                    log.error("changelog %s[%d]@%d unreadable, skipped: %s", tp.topic, partition, msg.offset(), exc)
+        else:
+            raise RuntimeError(f"restore of {tp.topic}[{partition}] did not finish in 300 s (at offset {position})")
+        self._restorer.unassign()
         now = time.time()
         pending = store.after_restore(now)
         for star in store.stars.values():

@@ -90,6 +90,7 @@ class EmbeddedBroker:
     port: int = 0
     storage: str = "memory://tansu/"
     log_path: Path | None = None
+    env: dict[str, str] | None = None   # extra environment, e.g. AWS_* settings of an s3:// engine
     process: subprocess.Popen | None = field(default=None, init=False, repr=False)
 
     @property
@@ -108,7 +109,8 @@ class EmbeddedBroker:
                "--storage-engine", self.storage]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
         log.info("starting tansu on %s (storage %s)", self.bootstrap, self.storage)
-        self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        env = {**os.environ, **self.env} if self.env else None
+        self.process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

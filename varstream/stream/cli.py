@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = ServeSettings(kafka=kafka, models_dir=args.models or default_models_dir(),
                              topics=Topics(args.input_topic, args.output_topic, args.deadletter_topic, args.group),
                              model=args.model, policy=policy, partitions=args.partitions, max_batch=args.max_batch,
-                             wire=wire)
+                             classify_budget_s=args.classify_budget, wire=wire)
     try:
         app = StreamApp(settings)
     except (ModelIntegrityError, FileNotFoundError) as exc:
@@ -163,7 +163,10 @@ def add_stream_commands(sub) -> None:
                    help=f"reclassify a star whose oldest unclassified point is S seconds old (default {d.max_delay_s})")
     p.add_argument("--idle", type=float, default=d.idle_s, metavar="S",
                    help=f"reclassify a star whose alerts paused for S seconds (default {d.idle_s})")
-    p.add_argument("--max-batch", type=int, default=500, help="alerts per poll at most (default 500)")
+    p.add_argument("--max-batch", type=int, default=1000, help="alerts per poll at most (default 1000)")
+    p.add_argument("--classify-budget", type=float, default=0.5, metavar="S",
+                   help="seconds of reclassification per poll at most; under overload stars wait their turn, "
+                        "oldest first, and each classification then covers more new points (default 0.5)")
     p.add_argument("--metrics-port", type=int, default=9108, help="Prometheus /metrics port (default 9108; 0 any free, -1 off)")
     p.add_argument("--metrics-address", default="127.0.0.1", help="address the metrics server binds (default 127.0.0.1)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
@@ -207,8 +210,10 @@ def add_stream_commands(sub) -> None:
     p.add_argument("--stars", type=int, metavar="N", help="replay only the first N stars")
     p.add_argument("--consumers", type=int, default=default_consumers(),
                    help=f"classifier processes in the group (default {default_consumers()}: one per core, at most 4)")
-    p.add_argument("--speed", type=float, default=0.0, help="replay speed, observation time per wall time (default full speed)")
-    p.add_argument("--rate", type=float, default=0.0, help="alerts per second at most (default no cap)")
+    p.add_argument("--speed", type=float, default=0.0, help="replay speed, observation time per wall time (default: paced by --rate)")
+    p.add_argument("--rate", type=float, default=1000.0,
+                   help="alerts per second (default 1000, a load two cores keep up with, so the latencies mean "
+                        "something; 0 = as fast as possible)")
     p.add_argument("--partitions", type=int, default=4, help="alert topic partitions (default 4)")
     p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
     p.add_argument("--timeout", type=float, default=900.0, help="give up after S seconds (default 900)")

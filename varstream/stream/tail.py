@@ -84,12 +84,13 @@ def history(kafka: KafkaConfig, object_id: str, topic: str = "classifications",
         key = object_id.encode()
         tp = TopicPartition(topic, partition_for(key, len(meta.partitions)))
         low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
-        if high <= low:
-            return
-        consumer.assign([TopicPartition(topic, tp.partition, low)])
+        consumer.assign([TopicPartition(topic, tp.partition, OFFSET_BEGINNING)])
         position, deadline = low, time.time() + timeout_s
-        while position < high and time.time() < deadline:
-            for msg in consumer.consume(1000, 1.0):
+        while time.time() < deadline:       # to the watermark, then until a poll is empty (see app.restore)
+            msgs = consumer.consume(1000, 0.2 if position >= high else 1.0)
+            if not msgs and position >= high:
+                break
+            for msg in msgs:
                 if msg.error():
                     continue
                 position = msg.offset() + 1

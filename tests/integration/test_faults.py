@@ -1,0 +1,162 @@
+"""Faults on a real broker: kill -9 of the consumer mid-replay (3 times here; the benchmark's
+setting ``VARSTREAM_FAULT_KILLS=10``), a broker restart on persistent storage (tansu on s3://,
+a local moto S3 server on loopback), and a thousand hostile messages through the real consumer."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from tests.integration.streamkit import (
+    FAST_POLICY,
+    Collector,
+    Serve,
+    assert_matches_offline,
+    metric_value,
+    replay_in_background,
+    topics_for,
+)
+from tests.unit.test_decoder_fuzz import hostile_messages, outcome
+from varstream.stream.broker import EmbeddedBroker, free_port
+from varstream.stream.codec import decode
+from varstream.stream.kafka import KafkaConfig, ensure_topics
+from varstream.stream.replay import replay
+
+pytestmark = [pytest.mark.integration, pytest.mark.faults]
+
+KILLS = int(os.environ.get("VARSTREAM_FAULT_KILLS", "3"))
+
+
+def check_history(collector: Collector, observations: dict[str, int]) -> None:
+    """No restart ever published a classification with fewer observations than an earlier one."""
+    for oid in observations:
+        counts = [r["n_observations"] for r in collector.records if r["object_id"] == oid]
+        assert counts == sorted(counts), f"{oid}: a restart lost observations: {counts}"
+
+
+def test_kill9_mid_replay_loses_no_observation(broker, curves, offline, tmp_path):
+    kafka, topics = KafkaConfig(broker.bootstrap), topics_for("kill9")
+    ensure_topics(kafka, topics, 4)
+    rate = 9000.0 / (15.0 * KILLS + 20.0)       # ~9,300 alerts: the replay outlasts the kills (~15 s each)
+    thread, box = replay_in_background(curves, kafka, topics.alerts, rate=rate)
+    collector = Collector(kafka, topics)
+    kills = 0
+    try:
+        for _ in range(KILLS):
+            serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
+            seen = len(collector.records)
+            deadline = time.time() + 60
+            while len(collector.records) < seen + 3 and time.time() < deadline:
+                collector.poll()
+                assert serve.proc.poll() is None, serve.output()[-3000:]
+            assert len(collector.records) >= seen + 3, "no classifications after restart:\n" + serve.output()[-3000:]
+            serve.kill9()
+            kills += 1
+        mid_replay = thread.is_alive()
+        thread.join(300)
+        report = box["report"]
+        serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
+        assert collector.wait(report.observations, 240, [serve]), serve.output()[-3000:]
+        assert serve.stop() == 0
+    finally:
+        collector.close()
+    assert kills == KILLS and mid_replay
+    assert report.n_alerts == sum(report.observations.values())
+    assert_matches_offline(collector.latest, offline)        # every final observation count and class
+    check_history(collector, report.observations)
+
+
+@pytest.fixture
+def s3_server(tmp_path):
+    """A moto S3 server on loopback with the bucket ``tansu``; yields the AWS settings for tansu."""
+    import boto3
+
+    port = free_port()
+    log = open(tmp_path / "moto.log", "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    env = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "eu-west-2",
+           "AWS_REGION": "eu-west-2", "AWS_ENDPOINT": f"http://127.0.0.1:{port}", "AWS_ALLOW_HTTP": "true"}
+    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT"], aws_access_key_id="test",
+                      aws_secret_access_key="test", region_name="eu-west-2")
+    deadline = time.time() + 30
+    while True:
+        try:
+            s3.create_bucket(Bucket="tansu", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
+            break
+        except Exception:
+            if time.time() > deadline or proc.poll() is not None:
+                raise
+            time.sleep(0.3)
+    yield env
+    proc.terminate()
+    proc.wait(10)
+    log.close()
+
+
+def test_broker_restart_mid_replay(curves, offline, s3_server, tmp_path):
+    broker = EmbeddedBroker(storage="s3://tansu/", env=s3_server, log_path=tmp_path / "tansu.log")
+    broker.start()
+    try:
+        kafka, topics = KafkaConfig(broker.bootstrap), topics_for("restart")
+        ensure_topics(kafka, topics, 4)
+        thread, box = replay_in_background(curves, kafka, topics.alerts, rate=600)
+        serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
+        collector = Collector(kafka, topics)
+        deadline = time.time() + 90
+        while len(collector.records) < 5 and time.time() < deadline:
+            collector.poll()
+        assert len(collector.records) >= 5, serve.output()[-3000:]
+        broker.stop()                                   # the whole broker goes away mid-replay ...
+        time.sleep(3)
+        broker.start()                                  # ... and comes back on the same port and storage
+        thread.join(300)
+        assert "report" in box, box.get("error")
+        report = box["report"]
+        assert collector.wait(report.observations, 300, [serve]), serve.output()[-3000:]
+        assert serve.stop() == 0, serve.output()[-3000:]
+        collector.close()
+    finally:
+        broker.stop()
+    assert_matches_offline(collector.latest, offline)
+    check_history(collector, report.observations)
+
+
+def test_a_thousand_hostile_messages_are_dead_lettered_without_a_stall(broker, curves, tmp_path):
+    kafka, topics = KafkaConfig(broker.bootstrap), topics_for("fuzz")
+    ensure_topics(kafka, topics, 4)
+    star = curves[4]
+    messages = [m for m in hostile_messages(1200, seed=7) if outcome(m, star.object_id.encode()) != "ok"][:1000]
+    assert len(messages) == 1000
+    producer = Producer(kafka.producer())
+    for i, value in enumerate(messages):
+        producer.produce(topics.alerts, value, star.object_id.encode())
+        if i % 200 == 0:                             # good alerts in between: the partition must keep moving
+            producer.produce(topics.alerts, b"", b"")  # an empty message with an empty key, too
+    assert producer.flush(30) == 0
+    report = replay([star], kafka, topics.alerts, progress=False)
+    serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
+    collector = Collector(kafka, topics)
+    try:
+        assert collector.wait(report.observations, 180, [serve]), serve.output()[-3000:]
+        metrics = serve.metrics()
+    finally:
+        assert serve.stop() == 0
+        collector.close()
+    expected = len(messages) + 5
+    consumer = Consumer(kafka.client(**{"group.id": "fuzz-check"}))
+    consumer.assign([TopicPartition(topics.deadletter, 0, 0)])
+    letters, deadline = [], time.time() + 60
+    while len(letters) < expected and time.time() < deadline:
+        letters += [decode("deadletter", m.value()) for m in consumer.consume(500, 0.5) if not m.error()]
+    consumer.close()
+    assert len(letters) == expected and all(d["reason"] and d["reason_code"] for d in letters)
+    counted = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+                  if line.startswith("varstream_dead_letters_total{"))
+    assert counted == expected
+    assert metric_value(metrics, "varstream_observations_accepted_total") == report.n_alerts
