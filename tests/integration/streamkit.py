@@ -3,13 +3,8 @@ offline reference. Everything talks to a real tansu broker; nothing is mocked.""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +12,11 @@ import numpy as np
 from varstream.inference import Ensemble, default_models_dir, load_models
 from varstream.lightcurve.loaders.dataset import open_dataset
 from varstream.lightcurve.pipeline import featurise
-from varstream.stream.broker import free_port
 from varstream.stream.kafka import KafkaConfig, Topics
+from varstream.stream.process import ServeProcess, metric_sum, metric_value  # noqa: F401 (re-exported)
 from varstream.stream.replay import replay
-from varstream.stream.tail import ClassificationReader
+from varstream.stream.tail import Collector as ClassificationCollector
 
-REPO = Path(__file__).resolve().parents[2]
 #: Stars replayed by most stream tests (about 9,300 alerts).
 STARS = 5
 #: Among the first 12 stars, four whose ids hash to each of 4 partitions (the first 5 fall in two).
@@ -36,77 +30,18 @@ def topics_for(tag: str) -> Topics:
     return Topics(f"alerts-{tag}", f"classifications-{tag}", f"deadletter-{tag}", f"group-{tag}")
 
 
-class Serve:
-    """One ``varstream serve`` process (a real subprocess, as in production)."""
+class Serve(ServeProcess):
+    """A serve process logging into the test's temporary directory."""
 
     def __init__(self, bootstrap: str, topics: Topics, log_dir: Path, *extra: str, name: str = "serve") -> None:
-        self.metrics_port = free_port()
-        self.log_path = log_dir / f"{name}-{time.time_ns()}.log"
-        cmd = [sys.executable, "-m", "varstream", "serve", "--bootstrap", bootstrap, "--group", topics.group,
-               "--input-topic", topics.alerts, "--output-topic", topics.classifications,
-               "--deadletter-topic", topics.deadletter, "--metrics-port", str(self.metrics_port),
-               "--log-level", "info", *extra]
-        self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
-
-    def metrics(self, timeout_s: float = 30.0) -> str:
-        """The text of its ``/metrics`` page (waits until the server is up)."""
-        deadline = time.time() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as resp:
-                    return resp.read().decode()
-            except OSError:
-                if time.time() > deadline or self.proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self, timeout_s: float = 60.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        return self.proc.returncode
-
-    def output(self) -> str:
-        return self.log_path.read_text(errors="replace")
+        super().__init__(bootstrap, topics, *extra, log_path=log_dir / f"{name}-{time.time_ns()}.log")
 
 
-def metric_value(text: str, name: str, labels: str = "") -> float:
-    """The value of one sample of a Prometheus text page (``labels`` as in the page, e.g. 'reason="x"')."""
-    wanted = f"{name}{{{labels}}}" if labels else name
-    for line in text.splitlines():
-        if line.startswith(wanted + " "):
-            return float(line.rsplit(" ", 1)[1])
-    raise KeyError(wanted)
-
-
-class Collector:
-    """Every classification on the output topic, and the latest per star."""
+class Collector(ClassificationCollector):
+    """The classification collector with a wait that watches serve processes."""
 
     def __init__(self, kafka: KafkaConfig, topics: Topics) -> None:
-        self.reader = ClassificationReader(kafka, topics.classifications, from_beginning=True)
-        self.records: list[dict] = []
-        self.latest: dict[str, dict] = {}
-
-    def poll(self) -> None:
-        for rec, _ in self.reader.poll(0.3):
-            self.records.append(rec)
-            before = self.latest.get(rec["object_id"])
-            if before is None or rec["n_observations"] >= before["n_observations"]:
-                self.latest[rec["object_id"]] = rec
-
-    def done(self, expected: dict[str, int]) -> bool:
-        return all(self.latest.get(k, {}).get("n_observations") == n for k, n in expected.items())
+        super().__init__(kafka, topics.classifications)
 
     def wait(self, expected: dict[str, int], timeout_s: float, alive: list[Serve] = ()) -> bool:
         """Poll until every star's latest classification covers all its observations."""
@@ -116,11 +51,8 @@ class Collector:
             if self.done(expected):
                 return True
             for s in alive:
-                assert s.proc.poll() is None, f"serve exited with {s.proc.returncode}:\n{s.output()[-3000:]}"
+                assert s.alive, f"serve exited with {s.proc.returncode}:\n{s.output()[-3000:]}"
         return False
-
-    def close(self) -> None:
-        self.reader.close()
 
 
 def offline_predictions(dataset: Path, ids: set[str], limit: int) -> dict[str, np.ndarray]:

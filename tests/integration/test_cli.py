@@ -93,3 +93,18 @@ def test_download_without_network_fails_with_a_message(tmp_path):
     proc = run("download", "asassn-catalogue", "--out", str(tmp_path), env=offline, check=False)
     assert proc.returncode == 2
     assert "cannot download II/366/catalog from VizieR" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_serve_refuses_a_model_whose_sha256_does_not_match_its_card(tmp_path):
+    import shutil
+
+    from varstream.inference import default_models_dir
+
+    models = tmp_path / "models"
+    shutil.copytree(default_models_dir(), models, ignore=shutil.ignore_patterns("baseline_rf*"))
+    data = bytearray((models / "mlp.onnx").read_bytes())
+    data[-10] ^= 0xFF
+    (models / "mlp.onnx").write_bytes(bytes(data))
+    proc = subprocess.run([sys.executable, "-m", "varstream", "serve", "--models", str(models), "--bootstrap",
+                           "127.0.0.1:1", "--metrics-port", "-1"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "sha256" in proc.stderr and "mlp.onnx" in proc.stderr

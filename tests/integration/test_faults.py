@@ -17,6 +17,7 @@ from tests.integration.streamkit import (
     Collector,
     Serve,
     assert_matches_offline,
+    metric_sum,
     metric_value,
     replay_in_background,
     topics_for,
@@ -156,7 +157,5 @@ def test_a_thousand_hostile_messages_are_dead_lettered_without_a_stall(broker, c
         letters += [decode("deadletter", m.value()) for m in consumer.consume(500, 0.5) if not m.error()]
     consumer.close()
     assert len(letters) == expected and all(d["reason"] and d["reason_code"] for d in letters)
-    counted = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
-                  if line.startswith("varstream_dead_letters_total{"))
-    assert counted == expected
+    assert metric_sum(metrics, "varstream_dead_letters_total") == expected
     assert metric_value(metrics, "varstream_observations_accepted_total") == report.n_alerts

@@ -15,6 +15,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from tests.integration.streamkit import (
     FAST_POLICY,
     SPREAD,
+    STARS,
     Collector,
     Serve,
     assert_matches_offline,
@@ -37,19 +38,35 @@ def spread(asassn_dir):
     return picked, offline_predictions(asassn_dir, {c.object_id for c in picked}, 12)
 
 
+def wait_for_partitions(serves: list[Serve], partitions: int, timeout_s: float = 60) -> list[float]:
+    """Wait until the group has spread ``partitions`` over every serve process; returns the split."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        assigned = [metric_value(s.metrics(), "varstream_assigned_partitions") for s in serves]
+        if sum(assigned) == partitions and min(assigned) > 0:
+            break
+        time.sleep(0.3)
+    return assigned
+
+
 def test_replayed_stars_get_the_offline_classification(broker, curves, offline, tmp_path):
     kafka, topics = KafkaConfig(broker.bootstrap), topics_for("parity")
     ensure_topics(kafka, topics, 4)
-    report = replay(curves, kafka, topics.alerts, progress=False)
-    assert report.n_alerts == sum(report.observations.values()) > 4000
     serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
     collector = Collector(kafka, topics)
     try:
+        wait_for_partitions([serve], 4)
+        # paced, so the consumer keeps up and reclassifies as curves grow (a backlog is coalesced)
+        report = replay(curves, kafka, topics.alerts, rate=1500, progress=False)
+        assert report.n_alerts == sum(report.observations.values()) > 4000
         assert collector.wait(report.observations, 240, [serve]), f"incomplete:\n{serve.output()[-3000:]}"
+        time.sleep(2.5)                                   # one more statistics interval: the lag is reported
         metrics = serve.metrics()
     finally:
         assert serve.stop() == 0, serve.output()[-3000:]
         collector.close()
+    lags = [line for line in metrics.splitlines() if line.startswith("varstream_consumer_lag{")]
+    assert lags and all(float(line.rsplit(" ", 1)[1]) == 0 for line in lags)     # caught up, per partition
     # every star is classified repeatedly as its curve grows, and ends on the offline answer
     per_star = {oid: [r for r in collector.records if r["object_id"] == oid] for oid in report.observations}
     assert all(len(recs) >= 3 for recs in per_star.values()), {k: len(v) for k, v in per_star.items()}
@@ -65,6 +82,14 @@ def test_replayed_stars_get_the_offline_classification(broker, curves, offline, 
     assert metric_value(metrics, "varstream_observations_accepted_total") == report.n_alerts
     assert metric_value(metrics, "varstream_classifications_published_total") == len(collector.records)
     assert 'varstream_model_info{' in metrics and "dead_letters_total{" not in metrics
+    published = len(collector.records)
+    for alert in ("newest", "oldest"):
+        assert metric_value(metrics, "varstream_end_to_end_latency_seconds_count", f'alert="{alert}"') == published
+    for stage in ("decode", "state", "features", "inference", "produce", "commit"):
+        assert metric_value(metrics, "varstream_stage_seconds_count", f'stage="{stage}"') > 0
+    assert metric_value(metrics, "varstream_stars") == STARS and metric_value(metrics, "varstream_pending_stars") == 0
+    assert metric_value(metrics, "varstream_assigned_partitions") == 4
+    assert 'varstream_end_to_end_latency_seconds_bucket{alert="newest",le="0.005"}' in metrics  # ms buckets
 
     # history: every classification of one star, oldest first, through the CLI
     oid = curves[0].object_id
@@ -87,12 +112,7 @@ def test_two_consumers_split_the_partitions(broker, spread, tmp_path):
     serves = [Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY, name=f"serve{i}") for i in range(2)]
     collector = Collector(kafka, topics)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            assigned = [metric_value(s.metrics(), "varstream_assigned_partitions") for s in serves]
-            if sum(assigned) == 4 and min(assigned) > 0:
-                break
-            time.sleep(0.5)
+        assigned = wait_for_partitions(serves, 4)
         assert sorted(assigned) == [2, 2], assigned
         report = replay(curves, kafka, topics.alerts, progress=False)
         assert collector.wait(report.observations, 240, serves)

@@ -94,5 +94,9 @@ def test_policy_growth_staleness_and_pause():
         star.add(_obs(float(t)))
         star.mark_pending(now=100.5, ingest_ms=t, alert_id=str(t))
     assert policy.reason(star, 100.5) == "growth"
+    assert policy.reason(star, 100.5, backlog=True) is None     # catching up: growth does not count
+    assert policy.reason(star, 101.6, backlog=True) == "idle"   # ... a pause still does
+    star.last_change = 109.9
+    assert policy.reason(star, 110.0, backlog=True) == "stale"
     with pytest.raises(ValueError):
         ReclassifyPolicy(min_new_points=0)

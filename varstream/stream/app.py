@@ -20,6 +20,7 @@ classified (a crash between the two) are found by their digests and classified a
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import threading
@@ -75,7 +76,8 @@ class ServeSettings:
     limits: SanitizeConfig = field(default_factory=SanitizeConfig)
     create_topics: bool = True
     wire: WireFormat = field(default_factory=WireFormat)
-    lag_interval_s: float = 5.0
+    lag_interval_s: float = 2.0
+    catchup_lag_s: float = 1.0
 
 
 def _now_ms() -> int:
@@ -98,7 +100,6 @@ class StreamApp:
         self.stop = threading.Event()
         self._failed: list[str] = []
         self._markers: list[StarState] = []
-        self._last_lag = 0.0
         self.consumer: Consumer | None = None
         self.producer: Producer | None = None
         self._restorer: Consumer | None = None
@@ -112,7 +113,8 @@ class StreamApp:
             ensure_topics(s.kafka, t, s.partitions)
         self.producer = Producer(s.kafka.producer())
         group_conf = {"group.id": t.group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                      "enable.partition.eof": False, **s.consumer_settings}
+                      "enable.partition.eof": False, "statistics.interval.ms": int(s.lag_interval_s * 1000),
+                      "stats_cb": self._on_stats, **s.consumer_settings}
         self.consumer = Consumer(s.kafka.client(**group_conf))
         self._restorer = Consumer(s.kafka.client(**{"group.id": f"{t.group}-restore", "enable.auto.commit": False,
                                                     "enable.partition.eof": False}))
@@ -144,10 +146,11 @@ class StreamApp:
                 continue
             self.handle(msg, now)
             offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
-        self.classify_due(time.time())
+        # behind the input: a full poll, or the newest alert consumed entered the topic long ago
+        newest_ms = max((m.timestamp()[1] for m in msgs if not m.error()), default=None)
+        behind_s = time.time() - newest_ms / 1000 if newest_ms else 0.0
+        self.classify_due(time.time(), backlog=len(msgs) >= s.max_batch or behind_s > s.catchup_lag_s)
         self.finish_batch(offsets)
-        if time.time() - self._last_lag >= s.lag_interval_s:
-            self._update_lag()
         return len(msgs)
 
     def drain(self, timeout_s: float = 30.0) -> None:
@@ -226,12 +229,13 @@ class StreamApp:
 
     # ------------------------------------------------------------ classification
 
-    def classify_due(self, now: float, force: bool = False) -> int:
-        """Reclassify due stars, oldest change first, within the time budget; returns how many."""
+    def classify_due(self, now: float, force: bool = False, backlog: bool = False) -> int:
+        """Reclassify due stars, oldest change first, within the time budget; returns how many.
+        ``backlog``: the consumer is behind (catch-up, see :mod:`policy`)."""
         policy = self.settings.policy
         due = []
         for key, star in list(self.pending.items()):
-            reason = "shutdown" if force else policy.reason(star, now)
+            reason = "shutdown" if force else policy.reason(star, now, backlog)
             if reason is None and not star.pending:
                 del self.pending[key]          # a duplicate restored the classified state
             elif reason is not None:
@@ -239,31 +243,23 @@ class StreamApp:
         if not due:
             return 0
         due.sort(key=lambda sr: sr[0].pending_since or 0.0)
-        start = time.perf_counter()
-        done = 0
-        chunk = 16
-        for i in range(0, len(due), chunk):
-            part = due[i:i + chunk]
-            self._classify(part)
-            done += len(part)
-            if time.perf_counter() - start > self.settings.classify_budget_s:
-                break
-        return done
+        deadline = None if force else time.perf_counter() + self.settings.classify_budget_s
+        return self._classify(due, deadline)
 
-    def _classify(self, due: list[tuple[StarState, str]]) -> None:
-        curves = [star.lightcurve() for star, _ in due]
+    def _classify(self, due: list[tuple[StarState, str]], deadline: float | None) -> int:
         start = time.perf_counter()
-        outcomes = self.classifier.classify(curves)
+        outcomes = self.classifier.classify((star.lightcurve() for star, _ in due), deadline)
         total = time.perf_counter() - start
         features = sum(o.features_s for o in outcomes)
         for o in outcomes:
             self.metrics.stage.labels("features").observe(o.features_s)
-        self.metrics.stage.labels("inference").observe(max(total - features, 0.0))
+        if outcomes:
+            self.metrics.stage.labels("inference").observe(max(total - features, 0.0))
         topic = self.settings.topics.classifications
-        for (star, reason), outcome, lc in zip(due, outcomes, curves):
+        for (star, reason), outcome in zip(due, outcomes):
             self.metrics.triggers.labels(reason).inc()
             publish_ms = _now_ms()
-            n_obs = len(lc)
+            n_obs = outcome.n_observations
             if outcome.probabilities is None:
                 self.metrics.skipped.labels("unusable_curve").inc()
                 log.info("star %s not classified yet: %s", star.object_id, outcome.error)
@@ -278,6 +274,7 @@ class StreamApp:
             star.mark_classified(Classified(star.digest, n_obs, predicted, publish_ms))
             self.pending.pop((star.partition, star.object_id), None)
             self._markers.append(star)
+        return len(outcomes)
 
     # ------------------------------------------------------------ delivery and commit
 
@@ -394,17 +391,17 @@ class StreamApp:
                  partition, len(store.stars), count, elapsed, pending)
         return store
 
-    def _update_lag(self) -> None:
-        self._last_lag = time.time()
+    def _on_stats(self, stats_json: str) -> None:
+        """librdkafka statistics (every ``lag_interval_s``): the consumer lag per partition, from the
+        watermarks the fetches already carry, so measuring it costs no broker round trip."""
         try:
-            assignment = self.consumer.assignment()
-            positions = self.consumer.position(assignment)
-            for tp in positions:
-                _, high = self.consumer.get_watermark_offsets(tp, timeout=1.0, cached=False)
-                lag = high - tp.offset if tp.offset >= 0 else high
-                self.metrics.lag.labels(str(tp.partition)).set(max(lag, 0))
-        except KafkaException as exc:
-            log.debug("lag update failed: %s", exc)
+            stats = json.loads(stats_json)
+            partitions = stats.get("topics", {}).get(self.settings.topics.alerts, {}).get("partitions", {})
+            for pid, p in partitions.items():
+                if int(pid) in self.stores and p.get("consumer_lag", -1) >= 0:
+                    self.metrics.lag.labels(pid).set(p["consumer_lag"])
+        except (ValueError, AttributeError, TypeError) as exc:
+            log.debug("unreadable statistics: %s", exc)
 
 
 def install_signal_handlers(app: StreamApp) -> None:

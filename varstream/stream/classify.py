@@ -13,6 +13,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -40,6 +41,7 @@ class Outcome:
     featurised (too few points, ...). Timings in seconds."""
 
     object_id: str
+    n_observations: int = 0
     probabilities: np.ndarray | None = None
     featurised: Featurised | None = None
     error: str | None = None
@@ -74,16 +76,20 @@ class StreamClassifier:
             self.info = ClassifierInfo(c.name, c.version, c.sha256, c.feature_version)
         self.classes = self._ensemble.classes
 
-    def classify(self, curves: list[LightCurve]) -> list[Outcome]:
-        """Featurise every curve, then score the usable ones in one batch."""
+    def classify(self, curves: Iterable[LightCurve], deadline: float | None = None) -> list[Outcome]:
+        """Featurise the curves in order — stopping once ``time.perf_counter()`` passes
+        ``deadline``, after at least one — then score the usable ones in one batch. Returns one
+        outcome per curve featurised (a prefix of ``curves``)."""
         outcomes = []
         for lc in curves:
             start = time.perf_counter()
             try:
-                outcomes.append(Outcome(lc.object_id, featurised=featurise(lc, self.config)))
+                outcomes.append(Outcome(lc.object_id, len(lc), featurised=featurise(lc, self.config)))
             except LightCurveError as exc:
-                outcomes.append(Outcome(lc.object_id, error=str(exc)))
+                outcomes.append(Outcome(lc.object_id, len(lc), error=str(exc)))
             outcomes[-1].features_s = time.perf_counter() - start
+            if deadline is not None and time.perf_counter() > deadline:
+                break
         ok = [o for o in outcomes if o.featurised is not None]
         if ok:
             x = np.stack([o.featurised.features.values for o in ok])

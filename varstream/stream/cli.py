@@ -56,7 +56,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = ServeSettings(kafka=kafka, models_dir=args.models or default_models_dir(),
                              topics=Topics(args.input_topic, args.output_topic, args.deadletter_topic, args.group),
                              model=args.model, policy=policy, partitions=args.partitions, max_batch=args.max_batch,
-                             classify_budget_s=args.classify_budget, wire=wire)
+                             classify_budget_s=args.classify_budget, catchup_lag_s=args.catchup_lag, wire=wire)
     try:
         app = StreamApp(settings)
     except (ModelIntegrityError, FileNotFoundError) as exc:
@@ -137,8 +137,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def add_stream_commands(sub) -> None:
     """Register the stream subcommands on the main parser's subparsers."""
-    from varstream.stream.demo import default_consumers
     from varstream.stream.policy import ReclassifyPolicy
+
+    default_consumers = lambda: max(1, min(4, os.cpu_count() or 1))  # noqa: E731 (one per core, at most 4)
 
     d = ReclassifyPolicy()
     p = sub.add_parser("serve", help="classify alerts from Kafka: per-star state, reclassification, publishing",
@@ -167,6 +168,9 @@ def add_stream_commands(sub) -> None:
     p.add_argument("--classify-budget", type=float, default=0.5, metavar="S",
                    help="seconds of reclassification per poll at most; under overload stars wait their turn, "
                         "oldest first, and each classification then covers more new points (default 0.5)")
+    p.add_argument("--catchup-lag", type=float, default=1.0, metavar="S",
+                   help="behind the input by more than S seconds: reclassify only stale stars until caught up "
+                        "(default 1.0)")
     p.add_argument("--metrics-port", type=int, default=9108, help="Prometheus /metrics port (default 9108; 0 any free, -1 off)")
     p.add_argument("--metrics-address", default="127.0.0.1", help="address the metrics server binds (default 127.0.0.1)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))

@@ -14,10 +14,6 @@ classification that includes it (the longest-waiting alert of each classificatio
 from __future__ import annotations
 
 import logging
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,8 +23,9 @@ import numpy as np
 
 from varstream.stream.broker import EmbeddedBroker
 from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics
+from varstream.stream.process import ServeProcess
 from varstream.stream.replay import ReplayReport, replay, replay_curves
-from varstream.stream.tail import HEADER, ClassificationReader, format_row
+from varstream.stream.tail import HEADER, Collector, format_row
 
 log = logging.getLogger(__name__)
 
@@ -49,32 +46,22 @@ class DemoResult:
                 f"p50 {p50:.2f} s, p99 {p99:.2f} s")
 
 
-def serve_command(bootstrap: str, topics: Topics, models_dir: str | None, extra: list[str] | None = None) -> list[str]:
-    """The command line of one ``varstream serve`` process for this broker."""
-    cmd = [sys.executable, "-m", "varstream", "serve", "--bootstrap", bootstrap, "--group", topics.group,
-           "--input-topic", topics.alerts, "--output-topic", topics.classifications,
-           "--deadletter-topic", topics.deadletter, "--log-level", "warning", "--metrics-port", "0"]
-    if models_dir:
-        cmd += ["--models", str(models_dir)]
-    return cmd + (extra or [])
-
-
 def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, speed: float = 0.0,
              rate: float = 0.0, partitions: int = 4, models_dir: str | None = None, timeout_s: float = 900.0,
-             out=print, serve_args: list[str] | None = None) -> DemoResult:
+             out=print) -> DemoResult:
     """Run the demo (see the module notes) and return what it saw."""
     curves = replay_curves(dataset, stars)
     out(f"demo: {len(curves)} stars from {dataset}, {consumers} classifier process(es), "
-        f"{partitions} partitions")
+        f"{partitions} partitions, replay at {f'{rate:.0f} alerts/s' if rate else 'full speed'}")
     result = DemoResult()
     topics = Topics()
     with EmbeddedBroker() as broker:
         kafka = KafkaConfig(broker.bootstrap)
         ensure_topics(kafka, topics, partitions)
         out(f"demo: tansu broker on {broker.bootstrap}")
-        procs = [subprocess.Popen(serve_command(broker.bootstrap, topics, models_dir, serve_args))
+        procs = [ServeProcess(broker.bootstrap, topics, models_dir=models_dir, log_level="warning")
                  for _ in range(consumers)]
-        reader = ClassificationReader(kafka, topics.classifications, from_beginning=True)
+        collector = Collector(kafka, topics.classifications)
         stop = threading.Event()
         box: dict = {}
 
@@ -90,53 +77,35 @@ def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, 
         deadline = time.time() + timeout_s
         try:
             while time.time() < deadline:
-                for rec, received in reader.poll(0.5):
-                    oid = rec["object_id"]
-                    result.n_classifications += 1
-                    result.latencies.append((received - rec["first_ingest_time"]) / 1000)
-                    before = result.latest.get(oid)
-                    if before is None or before["predicted_class"] != rec["predicted_class"]:
-                        out(format_row(rec, received))
-                    if before is None or rec["n_observations"] >= before["n_observations"]:
-                        result.latest[oid] = rec
+                for rec, received in collector.poll(0.5):
+                    out(format_row(rec, received))
                 if "error" in box:
                     raise box["error"]
-                dead = [p for p in procs if p.poll() is not None]
+                dead = [p for p in procs if not p.alive]
                 if dead:
-                    raise RuntimeError(f"a classifier process exited with code {dead[0].returncode}")
+                    raise RuntimeError(f"a classifier process exited with code {dead[0].proc.returncode}")
                 report = box.get("report")
-                if report is not None and all(
-                        result.latest.get(oid, {}).get("n_observations") == n
-                        for oid, n in report.observations.items()):
+                if report is not None and collector.done(report.observations):
                     result.complete = True
                     break
             else:
                 out(f"demo: timed out after {timeout_s:.0f} s")
         finally:
             stop.set()
-            reader.close()
-            for p in procs:
-                if p.poll() is None:
-                    p.send_signal(signal.SIGTERM)
-            for p in procs:
-                try:
-                    p.wait(60)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            collector.close()
+            codes = [p.stop() for p in procs]
             thread.join(10)
         result.replay = box.get("report")
+    result.latest = collector.latest
+    result.n_classifications = len(collector.records)
+    result.latencies = [(r - rec["first_ingest_time"]) / 1000 for rec, r in zip(collector.records, collector.received_ms)]
     if result.replay is not None:
         r = result.replay
         out(f"demo: replayed {r.n_alerts} alerts of {len(r.sent)} stars in {r.seconds:.1f} s "
-            f"({sum(r.skipped.values())} non-detections not sent); all final classifications in: {result.complete}")
-    classes = {}
+            f"({sum(r.skipped.values())} non-detections not sent); every star's final classification in: "
+            f"{result.complete}; classifier exit codes {codes}")
+    classes: dict[str, int] = {}
     for rec in result.latest.values():
         classes[rec["predicted_class"]] = classes.get(rec["predicted_class"], 0) + 1
     out("demo: final classes " + ", ".join(f"{k} {v}" for k, v in sorted(classes.items(), key=lambda kv: -kv[1])))
     return result
-
-
-def default_consumers() -> int:
-    """One classifier process per CPU core, at most 4."""
-    return max(1, min(4, os.cpu_count() or 1))

@@ -12,15 +12,24 @@ when the first of these holds:
 - **pause**: no alert changed it for ``idle_s`` seconds — the latest state of every star is always
   classified once its alerts pause, so no star keeps a stale classification.
 
-The stars that are due are featurised together and their inference runs as one batch.
+**Catch-up**: while the consumer is behind (its last poll came back full, or the newest alert it
+consumed entered the topic more than the application's ``catchup_lag_s``, 1 s, ago), only the
+growth rule is suspended: a star still receiving alerts is reclassified at most once per
+``max_delay_s``, so a backlog is worked off at ingest speed instead of classifying intermediate
+states that the next seconds replace; stars whose alerts paused are still classified at once.
+
+The stars that are due are featurised together and their inference runs as one batch; the
+application spends at most its ``classify_budget_s`` per poll on them, oldest change first.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from varstream.stream.state import StarState
+if TYPE_CHECKING:
+    from varstream.stream.state import StarState
 
 
 @dataclass(frozen=True)
@@ -40,12 +49,13 @@ class ReclassifyPolicy:
         """New observations that make a star last classified with ``n_classified`` points due."""
         return max(self.min_new_points, math.ceil(self.growth_fraction * n_classified))
 
-    def reason(self, star: StarState, now: float) -> str | None:
-        """Why ``star`` is due at ``now`` (``growth``, ``stale`` or ``idle``), or None if it can wait."""
+    def reason(self, star: StarState, now: float, backlog: bool = False) -> str | None:
+        """Why ``star`` is due at ``now`` (``growth``, ``stale`` or ``idle``), or None if it can wait;
+        with ``backlog`` the growth rule is suspended (catch-up)."""
         if not star.pending or star.pending_since is None:
             return None
         done = star.classified.n_observations if star.classified else 0
-        if star.pending_changes >= self.points_needed(done):
+        if not backlog and star.pending_changes >= self.points_needed(done):
             return "growth"
         if now - star.pending_since >= self.max_delay_s:
             return "stale"

@@ -57,6 +57,41 @@ class ClassificationReader:
         self.consumer.close()
 
 
+class Collector:
+    """Every classification on the output topic from the start, and the latest per star."""
+
+    def __init__(self, kafka: KafkaConfig, topic: str = "classifications", wire: WireFormat | None = None) -> None:
+        self.reader = ClassificationReader(kafka, topic, wire or WireFormat(), from_beginning=True)
+        self.records: list[dict] = []
+        self.received_ms: list[int] = []
+        self.latest: dict[str, dict] = {}
+
+    def poll(self, timeout_s: float = 0.3) -> list[tuple[dict, int]]:
+        """Read what has arrived; returns ``(record, received ms)`` of the records that changed
+        their star's predicted class (or are its first)."""
+        changed = []
+        for rec, received in self.reader.poll(timeout_s):
+            self.records.append(rec)
+            self.received_ms.append(received)
+            before = self.latest.get(rec["object_id"])
+            if before is None or before["predicted_class"] != rec["predicted_class"]:
+                changed.append((rec, received))
+            if before is None or rec["n_observations"] >= before["n_observations"]:
+                self.latest[rec["object_id"]] = rec
+        return changed
+
+    def done(self, expected: dict[str, int]) -> bool:
+        """Every star's latest classification covers all of its ``expected`` observations."""
+        return all(self.latest.get(k, {}).get("n_observations") == n for k, n in expected.items())
+
+    def lost(self, expected: dict[str, int]) -> int:
+        """Observations not covered by the stars' latest classifications."""
+        return int(sum(n - self.latest.get(k, {}).get("n_observations", 0) for k, n in expected.items()))
+
+    def close(self) -> None:
+        self.reader.close()
+
+
 def tail(kafka: KafkaConfig, topic: str = "classifications", from_beginning: bool = False,
          stop: Callable[[], bool] = lambda: False, out: Callable[[str], None] = print,
          wire: WireFormat | None = None) -> int:
