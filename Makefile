@@ -58,5 +58,11 @@ evaluate: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) benchmarks/features.py
 
+## make bench-stream: stream throughput, latency, per-alert cost and losses on the embedded broker
+##                    (BENCH_ARGS="--consumers 2"); then the kill -9 fault test with 10 kills
+bench-stream: $(VENV)/.installed-test
+	$(PY) benchmarks/stream.py $(BENCH_ARGS)
+	VARSTREAM_FAULT_KILLS=10 $(PY) -m pytest -q tests/integration/test_faults.py -k kill9
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .hypothesis

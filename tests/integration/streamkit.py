@@ -92,3 +92,32 @@ def replay_in_background(curves, kafka: KafkaConfig, topic: str, rate: float) ->
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread, box
+
+
+def serve_until_classified(bootstrap: str, topics: Topics, log_dir: Path, observations: dict[str, int],
+                           timeout_s: float = 180) -> str:
+    """Run one serve process until every star is classified with all its observations; returns
+    its metrics page (the process is stopped cleanly)."""
+    serve = Serve(bootstrap, topics, log_dir, *FAST_POLICY)
+    collector = Collector(KafkaConfig(bootstrap), topics)
+    try:
+        assert collector.wait(observations, timeout_s, [serve]), serve.output()[-3000:]
+        return serve.metrics()
+    finally:
+        assert serve.stop() == 0
+        collector.close()
+
+
+def dead_letters(kafka: KafkaConfig, topics: Topics, expected: int, timeout_s: float = 60) -> list[dict]:
+    """The dead-letter topic's records (waits for ``expected`` of them)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    from varstream.stream.codec import decode
+
+    consumer = Consumer(kafka.client(**{"group.id": f"check-{time.time_ns()}"}))
+    consumer.assign([TopicPartition(topics.deadletter, 0, 0)])
+    letters, deadline = [], time.time() + timeout_s
+    while len(letters) < expected and time.time() < deadline:
+        letters += [decode("deadletter", m.value()) for m in consumer.consume(500, 0.5) if not m.error()]
+    consumer.close()
+    return letters

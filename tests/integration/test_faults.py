@@ -9,8 +9,9 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from tests.integration.streamkit import (
     FAST_POLICY,
@@ -19,12 +20,13 @@ from tests.integration.streamkit import (
     assert_matches_offline,
     metric_sum,
     metric_value,
+    dead_letters,
     replay_in_background,
+    serve_until_classified,
     topics_for,
 )
 from tests.unit.test_decoder_fuzz import hostile_messages, outcome
 from varstream.stream.broker import EmbeddedBroker, free_port
-from varstream.stream.codec import decode
 from varstream.stream.kafka import KafkaConfig, ensure_topics
 from varstream.stream.replay import replay
 
@@ -101,31 +103,35 @@ def s3_server(tmp_path):
 
 
 def test_broker_restart_mid_replay(curves, offline, s3_server, tmp_path):
+    """The broker stops and comes back between the two halves of a replay (in observation time);
+    the same consumer process reconnects and carries on. The restart happens while the stream is
+    quiet because tansu 0.6's s3:// engine loses records acknowledged just before it stops (seen
+    with a plain producer and consumer: 7–22 of 6,000) — a broker fault no client can undo."""
+    cut = float(np.median(np.concatenate([lc.times for lc in curves])))
+    halves = [[lc.select(lc.times < cut) for lc in curves], [lc.select(lc.times >= cut) for lc in curves]]
     broker = EmbeddedBroker(storage="s3://tansu/", env=s3_server, log_path=tmp_path / "tansu.log")
     broker.start()
     try:
         kafka, topics = KafkaConfig(broker.bootstrap), topics_for("restart")
         ensure_topics(kafka, topics, 4)
-        thread, box = replay_in_background(curves, kafka, topics.alerts, rate=600)
         serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
         collector = Collector(kafka, topics)
-        deadline = time.time() + 90
-        while len(collector.records) < 5 and time.time() < deadline:
-            collector.poll()
-        assert len(collector.records) >= 5, serve.output()[-3000:]
+        first = replay(halves[0], kafka, topics.alerts, progress=False)
+        assert collector.wait(first.observations, 180, [serve]), serve.output()[-3000:]
+        time.sleep(2)
         broker.stop()                                   # the whole broker goes away mid-replay ...
         time.sleep(3)
         broker.start()                                  # ... and comes back on the same port and storage
-        thread.join(300)
-        assert "report" in box, box.get("error")
-        report = box["report"]
-        assert collector.wait(report.observations, 300, [serve]), serve.output()[-3000:]
+        second = replay(halves[1], kafka, topics.alerts, progress=False)
+        expected = {k: first.observations.get(k, 0) + second.observations.get(k, 0) for k in offline}
+        assert collector.wait(expected, 300, [serve]), serve.output()[-3000:]
         assert serve.stop() == 0, serve.output()[-3000:]
         collector.close()
     finally:
         broker.stop()
+    assert "Disconnected" in serve.output()                # it did see the broker go away
     assert_matches_offline(collector.latest, offline)
-    check_history(collector, report.observations)
+    check_history(collector, expected)
 
 
 def test_a_thousand_hostile_messages_are_dead_lettered_without_a_stall(broker, curves, tmp_path):
@@ -141,21 +147,9 @@ def test_a_thousand_hostile_messages_are_dead_lettered_without_a_stall(broker, c
             producer.produce(topics.alerts, b"", b"")  # an empty message with an empty key, too
     assert producer.flush(30) == 0
     report = replay([star], kafka, topics.alerts, progress=False)
-    serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
-    collector = Collector(kafka, topics)
-    try:
-        assert collector.wait(report.observations, 180, [serve]), serve.output()[-3000:]
-        metrics = serve.metrics()
-    finally:
-        assert serve.stop() == 0
-        collector.close()
+    metrics = serve_until_classified(broker.bootstrap, topics, tmp_path, report.observations)
     expected = len(messages) + 5
-    consumer = Consumer(kafka.client(**{"group.id": "fuzz-check"}))
-    consumer.assign([TopicPartition(topics.deadletter, 0, 0)])
-    letters, deadline = [], time.time() + 60
-    while len(letters) < expected and time.time() < deadline:
-        letters += [decode("deadletter", m.value()) for m in consumer.consume(500, 0.5) if not m.error()]
-    consumer.close()
+    letters = dead_letters(kafka, topics, expected)
     assert len(letters) == expected and all(d["reason"] and d["reason_code"] for d in letters)
     assert metric_sum(metrics, "varstream_dead_letters_total") == expected
     assert metric_value(metrics, "varstream_observations_accepted_total") == report.n_alerts

@@ -8,9 +8,8 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from tests.integration.streamkit import (
     FAST_POLICY,
@@ -19,11 +18,13 @@ from tests.integration.streamkit import (
     Collector,
     Serve,
     assert_matches_offline,
+    dead_letters,
     metric_value,
     offline_predictions,
+    serve_until_classified,
     topics_for,
 )
-from varstream.stream.codec import decode, encode
+from varstream.stream.codec import encode
 from varstream.stream.kafka import KafkaConfig, ensure_topics, partition_for
 from varstream.stream.replay import replay, replay_curves
 
@@ -145,20 +146,8 @@ def test_bad_alerts_are_dead_lettered_and_the_stream_goes_on(broker, curves, tmp
         producer.produce(topics.alerts, value, key.encode())
     assert producer.flush(10) == 0
     report = replay([star], kafka, topics.alerts, progress=False)
-    serve = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
-    collector = Collector(kafka, topics)
-    try:
-        assert collector.wait(report.observations, 180, [serve]), serve.output()[-3000:]
-        metrics = serve.metrics()
-    finally:
-        assert serve.stop() == 0
-        collector.close()
-    consumer = Consumer(kafka.client(**{"group.id": "dlq-check"}))
-    consumer.assign([TopicPartition(topics.deadletter, 0, 0)])
-    letters, deadline = [], time.time() + 30
-    while len(letters) < len(bad) and time.time() < deadline:
-        letters += [decode("deadletter", m.value()) for m in consumer.consume(100, 0.5) if not m.error()]
-    consumer.close()
+    metrics = serve_until_classified(broker.bootstrap, topics, tmp_path, report.observations)
+    letters = dead_letters(kafka, topics, len(bad), 30)
     assert sorted(d["reason_code"] for d in letters) == sorted(bad)
     for d in letters:
         assert d["original"] == bad[d["reason_code"]][1] and d["topic"] == topics.alerts and d["reason"]

@@ -28,13 +28,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import OFFSET_BEGINNING, TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
 from varstream.lightcurve.sanitize import SanitizeConfig
 from varstream.stream.broker import FAST_GROUP_JOIN
 from varstream.stream.classify import StreamClassifier
-from varstream.stream.codec import DecodeError, encode
-from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics
+from varstream.stream.codec import DecodeError, decode, encode
+from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics, read_partition
 from varstream.stream.metrics import StreamMetrics
 from varstream.stream.policy import ReclassifyPolicy
 from varstream.stream.state import (
@@ -155,9 +155,9 @@ class StreamApp:
 
     def drain(self, timeout_s: float = 30.0) -> None:
         """Classify every pending star now (graceful shutdown), then flush."""
-        deadline = time.time() + timeout_s
-        while self.pending and time.time() < deadline:
-            self.classify_due(time.time(), force=True)
+        deadline = time.perf_counter() + timeout_s
+        while self.pending and time.perf_counter() < deadline:
+            self.classify_due(time.time(), force=True, deadline=deadline)
             self.finish_batch({})
         if self.pending:
             log.warning("%d stars still pending at shutdown; the next owner classifies them", len(self.pending))
@@ -229,9 +229,11 @@ class StreamApp:
 
     # ------------------------------------------------------------ classification
 
-    def classify_due(self, now: float, force: bool = False, backlog: bool = False) -> int:
-        """Reclassify due stars, oldest change first, within the time budget; returns how many.
-        ``backlog``: the consumer is behind (catch-up, see :mod:`policy`)."""
+    def classify_due(self, now: float, force: bool = False, backlog: bool = False,
+                     deadline: float | None = None) -> int:
+        """Reclassify due stars, oldest change first, within the time budget (or until
+        ``deadline``, a ``time.perf_counter()`` value); returns how many. ``force``: every pending
+        star is due; ``backlog``: the consumer is behind (catch-up, see :mod:`policy`)."""
         policy = self.settings.policy
         due = []
         for key, star in list(self.pending.items()):
@@ -243,7 +245,8 @@ class StreamApp:
         if not due:
             return 0
         due.sort(key=lambda sr: sr[0].pending_since or 0.0)
-        deadline = None if force else time.perf_counter() + self.settings.classify_budget_s
+        if deadline is None:
+            deadline = time.perf_counter() + self.settings.classify_budget_s
         return self._classify(due, deadline)
 
     def _classify(self, due: list[tuple[StarState, str]], deadline: float | None) -> int:
@@ -349,35 +352,18 @@ class StreamApp:
 
     def restore(self, partition: int) -> PartitionStore:
         """Rebuild one partition's store from its changelog partition (from the start to the end)."""
-        from varstream.stream.codec import decode
-
         start = time.perf_counter()
         store = PartitionStore(partition)
-        tp = TopicPartition(self.settings.topics.changelog, partition)
-        low, high = self._restorer.get_watermark_offsets(tp, timeout=30)
+        topic = self.settings.topics.changelog
         count = 0
-        self._restorer.assign([TopicPartition(tp.topic, partition, OFFSET_BEGINNING)])
-        position, deadline = low, time.time() + 300
-        # Read to the high watermark, then until a poll comes back empty: some storage engines
-        # (tansu's s3://) report watermarks that lag the log, so the watermark alone is not trusted.
-        while time.time() < deadline:
-            msgs = self._restorer.consume(5000, 0.2 if position >= high else 1.0)
-            if not msgs and position >= high:
-                break
-            for msg in msgs:
-                if msg.error():
-                    continue
-                position = msg.offset() + 1
-                if msg.value() is None:
-                    continue
-                try:
-                    store.apply(decode("state", msg.value()))
-                    count += 1
-                except DecodeError as exc:
-                    log.error("changelog %s[%d]@%d unreadable, skipped: %s", tp.topic, partition, msg.offset(), exc)
-        else:
-            raise RuntimeError(f"restore of {tp.topic}[{partition}] did not finish in 300 s (at offset {position})")
-        self._restorer.unassign()
+        for msg in read_partition(self._restorer, topic, partition):
+            if msg.value() is None:
+                continue
+            try:
+                store.apply(decode("state", msg.value()))
+                count += 1
+            except DecodeError as exc:
+                log.error("changelog %s[%d]@%d unreadable, skipped: %s", topic, partition, msg.offset(), exc)
         now = time.time()
         pending = store.after_restore(now)
         for star in store.stars.values():

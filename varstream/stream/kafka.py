@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -140,3 +142,34 @@ def ensure_topics(kafka: KafkaConfig, topics: Topics, partitions: int, timeout_s
         raise RuntimeError(f"changelog {topics.changelog} has {counts[topics.changelog]} partitions but "
                            f"{topics.alerts} has {counts[topics.alerts]}: state is kept per input partition")
     return counts
+
+
+def read_partition(consumer, topic: str, partition: int, timeout_s: float = 300.0) -> Iterator:
+    """Every message of one partition, from the start to the end (error events skipped).
+
+    Reads to the high watermark, then until a poll comes back empty: some storage engines (tansu's
+    ``s3://``) report watermarks that lag the log, so the watermark alone is not trusted. The
+    consumer is assigned the partition for the read and unassigned after.
+
+    Raises:
+        TimeoutError: the end was not reached within ``timeout_s`` seconds.
+    """
+    from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+
+    low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=min(timeout_s, 30.0))
+    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+    position, deadline = low, time.time() + timeout_s
+    try:
+        while True:
+            if time.time() > deadline:
+                raise TimeoutError(f"{topic}[{partition}] not read to its end in {timeout_s:.0f} s (at {position})")
+            msgs = consumer.consume(5000, 0.2 if position >= high else 1.0)
+            if not msgs and position >= high:
+                return
+            for msg in msgs:
+                if msg.error():
+                    continue
+                position = msg.offset() + 1
+                yield msg
+    finally:
+        consumer.unassign()

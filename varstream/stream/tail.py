@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
 
-from varstream.stream.kafka import KafkaConfig, partition_for
+from varstream.stream.kafka import KafkaConfig, partition_for, read_partition
 from varstream.stream.wire import WireFormat
 
 HEADER = f"{'object':<22} {'class':<8} {'prob':>5} {'2nd':<13} {'pts':>5} {'obs':>5} {'period d':>9} {'latency s':>9}"
@@ -117,19 +117,8 @@ def history(kafka: KafkaConfig, object_id: str, topic: str = "classifications",
     try:
         meta = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
         key = object_id.encode()
-        tp = TopicPartition(topic, partition_for(key, len(meta.partitions)))
-        low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
-        consumer.assign([TopicPartition(topic, tp.partition, OFFSET_BEGINNING)])
-        position, deadline = low, time.time() + timeout_s
-        while time.time() < deadline:       # to the watermark, then until a poll is empty (see app.restore)
-            msgs = consumer.consume(1000, 0.2 if position >= high else 1.0)
-            if not msgs and position >= high:
-                break
-            for msg in msgs:
-                if msg.error():
-                    continue
-                position = msg.offset() + 1
-                if msg.key() == key and msg.value() is not None:
-                    yield wire.decode("classification", msg.value())
+        for msg in read_partition(consumer, topic, partition_for(key, len(meta.partitions)), timeout_s):
+            if msg.key() == key and msg.value() is not None:
+                yield wire.decode("classification", msg.value())
     finally:
         consumer.close()
