@@ -87,6 +87,9 @@ class StreamClassifier:
                 outcomes.append(Outcome(lc.object_id, len(lc), featurised=featurise(lc, self.config)))
             except LightCurveError as exc:
                 outcomes.append(Outcome(lc.object_id, len(lc), error=str(exc)))
+            except Exception as exc:  # a bug must not stop the stream: the star waits for new data
+                log.exception("star %s: featurising failed", lc.object_id)
+                outcomes.append(Outcome(lc.object_id, len(lc), error=f"internal error: {type(exc).__name__}: {exc}"))
             outcomes[-1].features_s = time.perf_counter() - start
             if deadline is not None and time.perf_counter() > deadline:
                 break
