@@ -153,3 +153,14 @@ def test_bad_alerts_are_dead_lettered_and_the_stream_goes_on(broker, curves, tmp
         assert d["original"] == bad[d["reason_code"]][1] and d["topic"] == topics.alerts and d["reason"]
         assert str(d["offset"]) in d["reason"]
     assert metric_value(metrics, "varstream_dead_letters_total", 'reason="undecodable"') == 1
+
+
+def test_demo_runs_end_to_end_and_prints_the_summary_line(asassn_dir):
+    import re
+
+    out = subprocess.run([sys.executable, "-m", "varstream", "demo", "--dataset", str(asassn_dir), "--stars", "2",
+                          "--consumers", "1", "--rate", "0"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    last = out.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"classified 2 stars, \d+ classifications, p50 \d+\.\d\d s, p99 \d+\.\d\d s", last), last
+    assert "every star's final classification in: True" in out.stdout and "exit codes [0]" in out.stdout

@@ -63,7 +63,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: {exc}") from None
     if args.metrics_port >= 0:
         port = app.metrics.serve_http(args.metrics_port, args.metrics_address)
-        print(f"metrics on http://{args.metrics_address}:{port}/metrics", file=sys.stderr, flush=True)
+        if args.log_level in ("debug", "info"):
+            print(f"metrics on http://{args.metrics_address}:{port}/metrics", file=sys.stderr, flush=True)
     install_signal_handlers(app)
     try:
         app.run()

@@ -64,10 +64,12 @@ def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, 
         collector = Collector(kafka, topics.classifications)
         stop = threading.Event()
         box: dict = {}
+        sending = ReplayReport()
 
         def do_replay() -> None:
             try:
-                box["report"] = replay(curves, kafka, topics.alerts, speed=speed, rate=rate, stop=stop)
+                box["report"] = replay(curves, kafka, topics.alerts, speed=speed, rate=rate, stop=stop,
+                                       progress=False, report=sending)
             except Exception as exc:  # reported below, the demo stops
                 box["error"] = exc
 
@@ -75,10 +77,15 @@ def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, 
         thread.start()
         out(HEADER)
         deadline = time.time() + timeout_s
+        next_status = time.time() + 10
         try:
             while time.time() < deadline:
                 for rec, received in collector.poll(0.5):
                     out(format_row(rec, received))
+                if time.time() >= next_status:
+                    next_status += 10
+                    out(f"demo: {sending.n_alerts:,} of {sending.total:,} alerts replayed; "
+                        f"{len(collector.records):,} classifications of {len(collector.latest)} stars so far")
                 if "error" in box:
                     raise box["error"]
                 dead = [p for p in procs if not p.alive]

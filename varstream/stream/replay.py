@@ -43,6 +43,7 @@ class ReplayReport:
     skipped: Counter = field(default_factory=Counter)
     seconds: float = 0.0
     observations: dict[str, int] = field(default_factory=dict)   # distinct times sent, per star
+    total: int = 0                                                 # alerts to send
 
     @property
     def n_alerts(self) -> int:
@@ -97,8 +98,9 @@ def time_ordered(curves: list[LightCurve], limits: SanitizeConfig = SanitizeConf
 
 def replay(curves: list[LightCurve], kafka: KafkaConfig, topic: str = "alerts", speed: float = 0.0,
            rate: float = 0.0, wire: WireFormat | None = None, progress: bool = True,
-           stop=None) -> ReplayReport:
-    """Produce every curve's alerts to ``topic`` (see the module notes); returns what was sent.
+           stop=None, report: ReplayReport | None = None) -> ReplayReport:
+    """Produce every curve's alerts to ``topic`` (see the module notes); returns what was sent
+    (``report``, if given, is filled in as the alerts go out, for progress shown elsewhere).
 
     Raises:
         RuntimeError: alerts could not be delivered.
@@ -106,8 +108,9 @@ def replay(curves: list[LightCurve], kafka: KafkaConfig, topic: str = "alerts", 
     from confluent_kafka import Producer
 
     wire = wire or WireFormat()
-    report = ReplayReport()
+    report = report if report is not None else ReplayReport()
     alerts = list(time_ordered(curves, skipped=report.skipped))
+    report.total = len(alerts)
     times: dict[str, set] = {}
     for mjd, alert in alerts:
         times.setdefault(alert["object_id"], set()).add(mjd)
