@@ -1,7 +1,8 @@
 """Features of every curve of a dataset, computed once and cached on disk.
 
-The cache key is the sha256 of the dataset's files, the feature version and the pipeline
-configuration, so a changed dataset, feature code version or setting never reuses stale rows.
+The cache key is the sha256 of the dataset's files, the feature version, the loader version and
+the pipeline configuration, so a changed dataset, feature code, loader or setting never reuses
+stale rows.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from tqdm import tqdm
 
 from varstream.lightcurve import FEATURE_VERSION, LightCurve, LightCurveError, PipelineConfig, featurise, feature_names
 from varstream.hashing import sha256_files
+
+#: Bumped whenever a loader turns the same files into different curves (2: V/g merged by
+#: ``merge_bands``), so cached features of the old curves are not reused.
+LOADER_VERSION = "2"
 from varstream.lightcurve.loaders.dataset import Dataset
 
 log = logging.getLogger(__name__)
@@ -133,7 +138,8 @@ def dataset_table(dataset: Dataset, cache_dir: Path | None = None, jobs: int | N
     the cache when present."""
     cache_dir = cache_dir or default_cache_dir()
     data_hash = dataset_hash(dataset)
-    key = hashlib.sha256(f"{data_hash}|{FEATURE_VERSION}|{config!r}|{limit}|{sorted(reader_options.items())}".encode())
+    key = hashlib.sha256(f"{data_hash}|{FEATURE_VERSION}|{LOADER_VERSION}|{config!r}|{limit}|"
+                         f"{sorted(reader_options.items())}".encode())
     path = cache_dir / f"{dataset.name}-fv{FEATURE_VERSION}-{key.hexdigest()[:16]}.npz"
     if path.exists():
         log.info("features of %s from cache %s", dataset.name, path)
