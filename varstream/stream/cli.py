@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from confluent_kafka import KafkaException
+
 DEFAULT_BOOTSTRAP = os.environ.get("VARSTREAM_BOOTSTRAP", "127.0.0.1:9092")
 
 
@@ -71,6 +73,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except DeliveryError as exc:
         print(f"error: {exc}; offsets not committed, restart to resume", file=sys.stderr)
         return 1
+    except KafkaException as exc:
+        raise SystemExit(f"error: Kafka at {args.bootstrap}: {exc}") from None
     return 0
 
 
@@ -79,7 +83,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     kafka, wire = _kafka(args)
     curves = replay_curves(_dataset(args.dataset), args.stars)
-    report = replay(curves, kafka, args.topic, args.speed, args.rate, wire, progress=not args.no_progress)
+    try:
+        report = replay(curves, kafka, args.topic, args.speed, args.rate, wire, progress=not args.no_progress)
+    except (RuntimeError, KafkaException) as exc:
+        raise SystemExit(f"error: replay to {args.bootstrap}: {exc}") from None
     print(f"replayed {report.n_alerts} alerts of {len(report.sent)} stars to {args.topic} in {report.seconds:.1f} s "
           f"({report.n_alerts / max(report.seconds, 1e-9):.0f} alerts/s); not sent: "
           f"{dict(report.skipped) or 'none'}")
@@ -106,6 +113,8 @@ def cmd_tail(args: argparse.Namespace) -> int:
         tail(kafka, args.topic, args.from_beginning, stop, out, wire)
     except KeyboardInterrupt:
         pass
+    except KafkaException as exc:
+        raise SystemExit(f"error: Kafka at {args.bootstrap}: {exc}") from None
     return 0
 
 
@@ -114,13 +123,16 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     kafka, wire = _kafka(args)
     print(HEADER.replace("latency s", "published"))
-    n = 0
-    for rec in history(kafka, args.object_id, args.topic, wire):
-        import datetime as dt
+    import datetime as dt
 
-        when = dt.datetime.fromtimestamp(rec["publish_time"] / 1000, dt.timezone.utc).strftime("%H:%M:%S")
-        print(format_row(rec).rsplit(" ", 1)[0] + f" {when:>9}")
-        n += 1
+    n = 0
+    try:
+        for rec in history(kafka, args.object_id, args.topic, wire):
+            when = dt.datetime.fromtimestamp(rec["publish_time"] / 1000, dt.timezone.utc).strftime("%H:%M:%S")
+            print(format_row(rec).rsplit(" ", 1)[0] + f" {when:>9}")
+            n += 1
+    except (KafkaException, ValueError) as exc:
+        raise SystemExit(f"error: {exc}") from None
     if n == 0:
         print(f"no classifications of {args.object_id} in {args.topic}", file=sys.stderr)
         return 1

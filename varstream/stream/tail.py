@@ -115,7 +115,9 @@ def history(kafka: KafkaConfig, object_id: str, topic: str = "classifications",
     wire = wire or WireFormat()
     consumer = Consumer(kafka.client(**{"group.id": "varstream-history", "enable.auto.commit": False}))
     try:
-        meta = consumer.list_topics(topic, timeout=timeout_s).topics[topic]
+        meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if meta is None or not meta.partitions:
+            raise ValueError(f"topic {topic} does not exist")
         key = object_id.encode()
         for msg in read_partition(consumer, topic, partition_for(key, len(meta.partitions)), timeout_s):
             if msg.key() == key and msg.value() is not None:
