@@ -116,8 +116,9 @@ class StreamApp:
                       "enable.partition.eof": False, "statistics.interval.ms": int(s.lag_interval_s * 1000),
                       "stats_cb": self._on_stats, **s.consumer_settings}
         self.consumer = Consumer(s.kafka.client(**group_conf))
+        # the restorer reads whole partitions: no waiting in the broker for more data to arrive
         self._restorer = Consumer(s.kafka.client(**{"group.id": f"{t.group}-restore", "enable.auto.commit": False,
-                                                    "enable.partition.eof": False}))
+                                                    "enable.partition.eof": False, "fetch.wait.max.ms": 20}))
         self.consumer.subscribe([t.alerts], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_revoke)
         log.info("serving %s → %s as group %s with %s", t.alerts, t.classifications, t.group, self.classifier.info.name)
