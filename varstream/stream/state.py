@@ -77,6 +77,7 @@ class StarState:
     observations: dict[float, Observation] = field(default_factory=dict)
     catalogue: dict[str, float] = field(default_factory=dict)
     obs_digest: int = 0
+    catalogue_digest: int = 0                    # fingerprint of ``catalogue``, kept by set_catalogue
     classified: Classified | None = None
     pending_changes: int = 0
     pending_since: float | None = None          # wall seconds of the first unclassified change
@@ -97,11 +98,9 @@ class StarState:
 
     @property
     def digest(self) -> int:
-        """Order-independent digest of the observations and the catalogue data."""
-        if not self.catalogue:
-            return self.obs_digest
-        raw = json.dumps(self.catalogue, sort_keys=True).encode()
-        return (self.obs_digest + int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little")) & _MASK
+        """Order-independent digest of the observations and the catalogue data (O(1): the policy
+        asks for it for every pending star on every poll)."""
+        return (self.obs_digest + self.catalogue_digest) & _MASK
 
     def set_catalogue(self, values: dict[str, Any]) -> bool:
         """Merge non-null catalogue values; True if anything changed."""
@@ -110,6 +109,8 @@ class StarState:
         if merged == self.catalogue:
             return False
         self.catalogue = merged
+        raw = json.dumps(merged, sort_keys=True).encode()
+        self.catalogue_digest = int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little") & _MASK
         return True
 
     @property
