@@ -47,10 +47,8 @@ from varstream.stream.tail import Collector  # noqa: E402
 
 def load_curves(dataset: Path, alerts: int) -> list:
     """Real curves, in dataset order, until they hold ``alerts`` usable points."""
-    kind = open_dataset(dataset).kind
-    options = {"era": "bands"} if kind == "asassn" else {}
     curves, total = [], 0
-    for lc in open_dataset(dataset).iter_lightcurves(**options):
+    for lc in open_dataset(dataset).iter_lightcurves():
         n = len(alerts_from_curve(lc))
         if n < 20:
             continue
@@ -148,7 +146,7 @@ def latency(broker: EmbeddedBroker, curves: list, consumers: int, partitions: in
 
 def per_alert_cost(dataset_asassn: Path, lengths=(200, 2000), alerts: int = 60) -> dict:
     """Seconds of work per alert at each curve length (see the module notes)."""
-    lc = next(c for c in open_dataset(dataset_asassn).iter_lightcurves(era="bands") if len(c) >= max(lengths) + alerts)
+    lc = next(c for c in open_dataset(dataset_asassn).iter_lightcurves() if len(c) >= max(lengths) + alerts)
     points = sorted(alerts_from_curve(lc), key=lambda ma: ma[0])
     classifier = StreamClassifier(default_models_dir())
     policy = ReclassifyPolicy()

@@ -13,9 +13,9 @@ log = logging.getLogger("varstream")
 
 
 def _dataset_arg(parser: argparse.ArgumentParser, default_kind: str = "catalina", multiple: bool = False) -> None:
-    help_text = (f"dataset directory in the Catalina (catalogue.txt + lightcurves.tar.gz) or ASAS-SN "
-                 f"(skypatrol_lightcurves.tar.gz + catalogue_gaia_dr3.csv) layout; default: "
-                 f"../shared/data/{default_kind} when it exists")
+    help_text = (f"dataset directory in the Catalina (catalogue.txt + lightcurves.tar.gz), ASAS-SN "
+                 f"(skypatrol_lightcurves.tar.gz + catalogue_gaia_dr3.csv) or Gaia (catalogue.csv + "
+                 f"lightcurves.tar.gz) layout; default: ../shared/data/{default_kind} when it exists")
     if multiple:
         parser.add_argument("--dataset", action="append", type=Path, metavar="DIR",
                             help=help_text.replace(f"../shared/data/{default_kind}", "every dataset under ../shared/data")
@@ -47,16 +47,15 @@ def _resolve_dataset(path: Path | None, default_kind: str = "catalina"):
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    from varstream.lightcurve.loaders.dataset import KINDS, default_data_root
+    from varstream.lightcurve.loaders.dataset import KINDS, default_data_root, default_dataset
     from varstream.offline.summary import summarise
 
     if args.dataset:
         datasets = [_resolve_dataset(p) for p in args.dataset]
     else:
-        root = default_data_root()
-        if root is None:
+        if default_data_root() is None:
             raise SystemExit("error: no ../shared/data found; pass --dataset DIR")
-        datasets = [_resolve_dataset(root / k) for k in KINDS if (root / k).is_dir()]
+        datasets = [_resolve_dataset(default_dataset(k)) for k in KINDS if default_dataset(k) is not None]
     for ds in datasets:
         print(summarise(ds, limit=args.limit).format())
         print()
@@ -66,13 +65,13 @@ def cmd_data(args: argparse.Namespace) -> int:
 def cmd_features(args: argparse.Namespace) -> int:
     import os
 
-    from varstream.offline.feature_table import write_table
+    from varstream.offline.feature_export import write_table
 
     ds = _resolve_dataset(args.dataset)
-    options = {"era": args.era} if ds.kind == "asassn" else {}
+    options = {"era": args.era} if ds.kind == "asassn" and args.era != "merged" else {}
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     try:
-        stats = write_table(ds, args.out, limit=args.limit, jobs=jobs, **options)
+        stats = write_table(ds, args.out, limit=args.limit, jobs=jobs, cache_dir=args.cache, **options)
     except (ValueError, ImportError) as exc:
         raise SystemExit(f"error: {exc}") from None
     ok = stats.rows - stats.failed
@@ -105,19 +104,20 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from varstream.offline.nn import NetConfig
-    from varstream.offline.train import TrainConfig, train
+    from dataclasses import replace
+
+    from varstream.offline.train import train
+    from varstream.offline.train_config import TrainConfig
 
     ds = _resolve_dataset(args.dataset)
-    config = TrainConfig(
-        models=tuple(args.models.split(",")), classes=tuple(args.classes) if args.classes else None,
+    d = TrainConfig()
+    verbose = int(args.verbose > 0)
+    config = replace(
+        d, models=tuple(args.models.split(",")), classes=tuple(args.classes) if args.classes else None,
         min_class_count=args.min_class_count, cap=args.cap, floor=args.floor, augment=not args.no_augment,
         compare_augmentation=args.compare_augmentation, seed=args.seed, rf_trees=args.trees,
-        rf_max_depth=args.max_depth,
-        mlp=NetConfig(epochs=args.epochs, seed=args.seed, verbose=int(args.verbose > 0)),
-        gru=NetConfig(batch_size=128, epochs=args.gru_epochs, patience=6, seed=args.seed,
-                      verbose=int(args.verbose > 0)),
-        jobs=args.jobs, limit=args.limit,
+        rf_max_depth=args.max_depth, mlp=replace(d.mlp, epochs=args.epochs, seed=args.seed, verbose=verbose),
+        gru=replace(d.gru, epochs=args.gru_epochs, seed=args.seed, verbose=verbose), jobs=args.jobs, limit=args.limit,
     )
     try:
         report = train(ds.path, args.out, config, cache_dir=args.cache)
@@ -159,6 +159,8 @@ def cmd_broker(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from varstream.lightcurve.loaders.asassn import ERAS
+
     parser = argparse.ArgumentParser(
         prog="varstream",
         description="Streaming classifier of variable stars: datasets, features, training, and the Kafka stream.",
@@ -179,11 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "compute catch22, period and Gaia features, and write one row per star. Stars "
                                    "that cannot be featurised keep a row with the reason in the 'error' column.")
     _dataset_arg(p)
-    p.add_argument("--limit", type=int, metavar="N", help="only the first N curves")
     p.add_argument("--out", required=True, type=Path, metavar="FILE", help="output table, .csv or .parquet")
-    p.add_argument("--jobs", type=int, default=0, metavar="J", help="worker processes (default: all cores)")
-    p.add_argument("--era", choices=("merged", "g", "V"), default="merged",
+    p.add_argument("--era", choices=ERAS, default=ERAS[0],
                    help="ASAS-SN only: which band era to use (default: merged, V shifted onto g)")
+    _work_args(p)
     p.set_defaults(func=cmd_features)
 
     p = sub.add_parser("train", help="train the RF, MLP and GRU, export them to ONNX with model cards",
@@ -192,20 +193,29 @@ def build_parser() -> argparse.ArgumentParser:
                                    "ones), train the models, export each to ONNX with a parity check and a model card.")
     _dataset_arg(p)
     p.add_argument("--out", type=Path, default=Path("models"), metavar="DIR", help="output directory (default: models)")
-    p.add_argument("--models", default="rf,mlp,gru,baseline_rf", help="comma-separated subset of rf,mlp,gru,baseline_rf")
+    from varstream.offline.train_config import MODEL_NAMES, TrainConfig
+
+    d = TrainConfig()
+    p.add_argument("--models", default=",".join(d.models),
+                   help=f"comma-separated subset of {','.join(MODEL_NAMES)} (default {','.join(d.models)})")
     p.add_argument("--classes", nargs="*", metavar="CLASS", help="classes to learn (default: all with enough stars)")
-    p.add_argument("--min-class-count", type=int, default=10, metavar="N", help="fewest stars for a class (default 10)")
-    p.add_argument("--cap", type=int, default=3000, metavar="N", help="training stars per class at most (default 3000)")
-    p.add_argument("--floor", type=int, default=600, metavar="N",
-                   help="GP-augment classes with fewer training stars up to N (default 600)")
+    p.add_argument("--min-class-count", type=int, default=d.min_class_count, metavar="N",
+                   help=f"fewest stars for a class (default {d.min_class_count})")
+    p.add_argument("--cap", type=int, default=d.cap, metavar="N",
+                   help=f"training stars per class at most (default {d.cap})")
+    p.add_argument("--floor", type=int, default=d.floor, metavar="N",
+                   help=f"GP-augment classes with fewer training stars up to N (default {d.floor})")
     p.add_argument("--no-augment", action="store_true", help="no GP augmentation")
     p.add_argument("--compare-augmentation", action="store_true",
                    help="also train an RF without augmentation and report both macro F1 figures")
-    p.add_argument("--trees", type=int, default=100, help="random-forest trees (default 100)")
-    p.add_argument("--max-depth", type=int, default=16, help="random-forest tree depth (default 16)")
-    p.add_argument("--epochs", type=int, default=60, help="MLP epochs at most (early stopping; default 60)")
-    p.add_argument("--gru-epochs", type=int, default=40, help="GRU epochs at most (early stopping; default 40)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--trees", type=int, default=d.rf_trees, help=f"random-forest trees (default {d.rf_trees})")
+    p.add_argument("--max-depth", type=int, default=d.rf_max_depth,
+                   help=f"random-forest tree depth (default {d.rf_max_depth})")
+    p.add_argument("--epochs", type=int, default=d.mlp.epochs,
+                   help=f"MLP epochs at most (early stopping; default {d.mlp.epochs})")
+    p.add_argument("--gru-epochs", type=int, default=d.gru.epochs,
+                   help=f"GRU epochs at most (early stopping; default {d.gru.epochs})")
+    p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
     _work_args(p)
     p.set_defaults(func=cmd_train)
 

@@ -1,13 +1,16 @@
 """Classify with ONNX models (onnxruntime only: no TensorFlow on the serving path).
 
-A :class:`OnnxClassifier` is loaded from a model card, after checking that the ONNX file's sha256
-matches the card, and takes the same inputs the shared pipeline produces: feature vectors
-(:class:`~varstream.lightcurve.features.FeatureVector` values) or GRU sequences. An
-:class:`Ensemble` averages the probabilities of several models over the same classes.
+One entry point, :func:`load_classifier`, used by the stream, ``varstream evaluate`` and training's
+parity check: it returns one verified :class:`OnnxModel` or the :class:`Ensemble` described by
+``ensemble.json`` (:class:`~varstream.modelcard.EnsembleCard`). Every model file is loaded only
+after its sha256 matches its model card. Both kinds answer ``predict_proba(features, sequences)``
+with the inputs the shared pipeline produces: feature vectors
+(:class:`~varstream.lightcurve.features.FeatureVector` values) and GRU sequences.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,26 +18,55 @@ import numpy as np
 import onnxruntime as ort
 
 from varstream.lightcurve import FEATURE_VERSION
-from varstream.modelcard import ModelCard, sha256_file
+from varstream.modelcard import ENSEMBLE_FILE, EnsembleCard, ModelCard, card_path, sha256_file
+
+#: The name that selects the ensemble of ``ensemble.json`` instead of one model.
+ENSEMBLE = "ensemble"
 
 
 class ModelIntegrityError(RuntimeError):
     """An ONNX file does not match its model card (hash, feature version or classes)."""
 
 
+@dataclass(frozen=True)
+class ClassifierInfo:
+    """What a classification says about the model that made it.
+
+    ``model_sha256`` is the sha256 of a file: the ONNX file of a single model, or ``ensemble.json``
+    for the ensemble (which lists each member's ONNX sha256, so it pins them all); ``members``
+    holds ``(name, ONNX sha256)`` of every model whose probabilities were used.
+    """
+
+    name: str
+    version: str
+    model_sha256: str
+    feature_version: str
+    members: tuple[tuple[str, str], ...] = ()
+
+
+def probabilities_output(outputs: list) -> np.ndarray:
+    """The class-probability output of an ONNX model: the first 2-D floating-point output
+    (a tree ensemble also returns its labels; the networks return probabilities only)."""
+    probs = next(o for o in outputs if isinstance(o, np.ndarray) and o.ndim == 2 and o.dtype.kind == "f")
+    return np.asarray(probs, dtype=np.float64)
+
+
 @dataclass
-class OnnxClassifier:
-    """One ONNX model and its card."""
+class OnnxModel:
+    """One verified ONNX model and its card."""
 
     card: ModelCard
     session: ort.InferenceSession
 
     @staticmethod
-    def load(card_path: str | Path, threads: int = 1) -> OnnxClassifier:
-        """Load ``<name>.card.json`` and its ONNX file, refusing a hash or feature-version mismatch."""
-        card_path = Path(card_path)
-        card = ModelCard.read(card_path)
-        onnx_path = card_path.parent / card.onnx_file
+    def load(card_file: str | Path, threads: int = 1) -> OnnxModel:
+        """Load ``<name>.card.json`` and its ONNX file, refusing a hash or feature-version mismatch.
+
+        ``threads``: onnxruntime intra-op threads (1 suits a consumer process per core).
+        """
+        card_file = Path(card_file)
+        card = ModelCard.read(card_file)
+        onnx_path = card_file.parent / card.onnx_file
         actual = sha256_file(onnx_path)
         if actual != card.sha256:
             raise ModelIntegrityError(f"{onnx_path}: sha256 {actual} does not match its card ({card.sha256})")
@@ -45,10 +77,20 @@ class OnnxClassifier:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        return OnnxClassifier(card, session)
+        return OnnxModel(card, session)
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.card.classes)
+
+    @property
+    def info(self) -> ClassifierInfo:
+        c = self.card
+        return ClassifierInfo(c.name, c.version, c.sha256, c.feature_version, ((c.name, c.sha256),))
 
     def predict_proba(self, features: np.ndarray | None = None, sequences: np.ndarray | None = None) -> np.ndarray:
-        """Class probabilities ``(n, len(classes))`` for full feature vectors or sequences."""
+        """Class probabilities ``(n, len(classes))`` from full feature vectors ``(n, F)`` (the model
+        picks its own columns) or sequences ``(n, steps, channels)``, whichever its card reads."""
         if self.card.kind == "features":
             if features is None:
                 raise ValueError(f"model {self.card.name} needs feature vectors")
@@ -60,17 +102,17 @@ class OnnxClassifier:
             if sequences is None:
                 raise ValueError(f"model {self.card.name} needs sequences")
             feed = {self.session.get_inputs()[0].name: np.asarray(sequences, dtype=np.float32)}
-        outputs = self.session.run(None, feed)
-        probs = next(o for o in outputs if isinstance(o, np.ndarray) and o.ndim == 2 and o.dtype.kind == "f")
-        return np.asarray(probs, dtype=np.float64)
+        return probabilities_output(self.session.run(None, feed))
 
 
 @dataclass
 class Ensemble:
-    """The mean of several models' probabilities (all with the same classes, in the same order)."""
+    """The weighted mean of several models' probabilities (same classes, same order), as its
+    :class:`~varstream.modelcard.EnsembleCard` says."""
 
-    members: list[OnnxClassifier]
-    name: str = "ensemble"
+    members: list[OnnxModel]
+    card: EnsembleCard
+    sha256: str = ""
 
     def __post_init__(self) -> None:
         classes = {tuple(m.card.classes) for m in self.members}
@@ -81,25 +123,66 @@ class Ensemble:
     def classes(self) -> list[str]:
         return list(self.members[0].card.classes)
 
-    def predict_proba(self, features: np.ndarray, sequences: np.ndarray) -> np.ndarray:
-        return np.mean([m.predict_proba(features, sequences) for m in self.members], axis=0)
+    @property
+    def weights(self) -> np.ndarray:
+        return np.asarray(self.card.weights_for([m.card.name for m in self.members]), dtype=np.float64)
+
+    @property
+    def info(self) -> ClassifierInfo:
+        cards = [m.card for m in self.members]
+        return ClassifierInfo(f"{ENSEMBLE}(" + "+".join(c.name for c in cards) + ")",
+                              "/".join(sorted({c.version for c in cards})), self.sha256, cards[0].feature_version,
+                              tuple((c.name, c.sha256) for c in cards))
+
+    def predict_proba(self, features: np.ndarray | None = None, sequences: np.ndarray | None = None) -> np.ndarray:
+        probs = np.stack([m.predict_proba(features, sequences) for m in self.members])
+        return np.tensordot(self.weights, probs, axes=1)
+
+
+Classifier = OnnxModel | Ensemble
 
 
 def default_models_dir() -> Path:
     """``$VARSTREAM_MODELS``, else the ``models/`` folder of the repository checkout."""
-    import os
-
     env = os.environ.get("VARSTREAM_MODELS")
     return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
 
 
-def load_models(directory: str | Path, names: tuple[str, ...] | None = None) -> dict[str, OnnxClassifier]:
+def load_models(directory: str | Path, names: tuple[str, ...] | None = None) -> dict[str, OnnxModel]:
     """Every model card in a directory (or the named ones), verified."""
     directory = Path(directory)
-    cards = sorted(directory.glob("*.card.json"))
     models = {}
-    for path in cards:
+    for path in sorted(directory.glob("*.card.json")):
         name = path.name[: -len(".card.json")]
         if names is None or name in names:
-            models[name] = OnnxClassifier.load(path)
+            models[name] = OnnxModel.load(path)
     return models
+
+
+def load_classifier(models_dir: str | Path, model: str = ENSEMBLE) -> Classifier:
+    """The classifier named ``model`` in ``models_dir``: one model, or ``ensemble`` (its members
+    and weights from ``ensemble.json``), every ONNX file verified against its card.
+
+    Raises:
+        FileNotFoundError: no such model card or ensemble card.
+        ModelIntegrityError: a file does not match its card, or the members disagree.
+    """
+    models_dir = Path(models_dir)
+    if model != ENSEMBLE:
+        path = card_path(models_dir, model)
+        if not path.exists():
+            raise FileNotFoundError(f"no model card {path}")
+        return OnnxModel.load(path)
+    spec_path = models_dir / ENSEMBLE_FILE
+    if not spec_path.exists():
+        raise FileNotFoundError(f"no ensemble card {spec_path}")
+    card = EnsembleCard.read(spec_path)
+    members = load_models(models_dir, tuple(card.members))
+    missing = [m for m in card.members if m not in members]
+    if missing:
+        raise ModelIntegrityError(f"{models_dir}: ensemble members without a model card: {missing}")
+    for name, digest in card.member_sha256.items():
+        if name in members and members[name].card.sha256 != digest:
+            raise ModelIntegrityError(f"{spec_path}: member {name} has sha256 {members[name].card.sha256}, "
+                                      f"the ensemble was fitted with {digest}")
+    return Ensemble([members[m] for m in card.members], card, sha256_file(spec_path))

@@ -3,7 +3,9 @@
 Each ``<name>.onnx`` ships with ``<name>.card.json`` (read by programs) and ``<name>.card.md``
 (read by people). The card records the classes in output order, the input (feature names and
 version, or the sequence shape), the training data hash, metrics, library versions, the date and
-the sha256 of the ONNX file; :func:`load_verified` refuses a file whose hash does not match.
+the sha256 of the ONNX file; :meth:`varstream.inference.OnnxModel.load` refuses a file whose hash
+does not match. ``ensemble.json`` (:class:`EnsembleCard`) says which models the ensemble combines,
+with which weights, and the sha256 of each member it was fitted with.
 """
 
 from __future__ import annotations
@@ -15,7 +17,15 @@ from typing import Any
 
 from varstream.hashing import sha256_file
 
-__all__ = ["ModelCard", "sha256_file"]
+__all__ = ["ENSEMBLE_FILE", "EnsembleCard", "ModelCard", "card_path", "sha256_file"]
+
+#: File name of the ensemble's card in a models directory.
+ENSEMBLE_FILE = "ensemble.json"
+
+
+def card_path(directory: str | Path, name: str) -> Path:
+    """``<directory>/<name>.card.json``."""
+    return Path(directory) / f"{name}.card.json"
 
 
 @dataclass
@@ -104,3 +114,40 @@ class ModelCard:
     @staticmethod
     def read(path: str | Path) -> ModelCard:
         return ModelCard(**json.loads(Path(path).read_text()))
+
+
+@dataclass
+class EnsembleCard:
+    """How the ensemble combines its members: the weighted mean of their probabilities.
+
+    Attributes:
+        members: model names, in the order their probabilities are combined.
+        weights: weight of each member (they sum to 1; equal weights when empty).
+        member_sha256: the ONNX sha256 of each member the weights were fitted with.
+        combine: the rule, in words.
+        fitted_on: what the weights were chosen on (e.g. the validation split).
+    """
+
+    members: list[str]
+    weights: dict[str, float] = field(default_factory=dict)
+    member_sha256: dict[str, str] = field(default_factory=dict)
+    combine: str = "weighted mean of probabilities"
+    fitted_on: str = ""
+
+    def weights_for(self, names: list[str]) -> list[float]:
+        """Normalised weights of ``names`` (equal when the card has none)."""
+        raw = [float(self.weights.get(n, 1.0)) if self.weights else 1.0 for n in names]
+        total = sum(raw)
+        if total <= 0:
+            raise ValueError(f"ensemble weights {self.weights} do not sum to a positive number")
+        return [w / total for w in raw]
+
+    def write(self, directory: str | Path) -> Path:
+        path = Path(directory) / ENSEMBLE_FILE
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        return path
+
+    @staticmethod
+    def read(path: str | Path) -> EnsembleCard:
+        data = json.loads(Path(path).read_text())
+        return EnsembleCard(**{k: v for k, v in data.items() if k in EnsembleCard.__dataclass_fields__})

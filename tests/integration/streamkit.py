@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from varstream.inference import Ensemble, default_models_dir, load_models
+from varstream.inference import default_models_dir, load_classifier
 from varstream.lightcurve.loaders.dataset import open_dataset
 from varstream.lightcurve.pipeline import featurise
 from varstream.stream.kafka import KafkaConfig, Topics
@@ -58,10 +58,9 @@ class Collector(ClassificationCollector):
 def offline_predictions(dataset: Path, ids: set[str], limit: int) -> dict[str, np.ndarray]:
     """The shipped ensemble's probabilities for each star's full archived curve, computed offline:
     the loader's merged curve, the shared pipeline, onnxruntime — no stream code involved."""
-    models = load_models(default_models_dir(), ("rf", "mlp", "gru"))
-    ensemble = Ensemble([models[m] for m in ("rf", "mlp", "gru")])
+    ensemble = load_classifier(default_models_dir())
     out = {}
-    for lc in open_dataset(dataset).iter_lightcurves(limit=limit, era="merged"):
+    for lc in open_dataset(dataset).iter_lightcurves(limit=limit):
         if lc.object_id not in ids:
             continue
         f = featurise(lc)

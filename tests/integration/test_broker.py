@@ -10,7 +10,8 @@ import pytest
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from varstream.stream.broker import FAST_GROUP_JOIN, EmbeddedBroker, free_port
+from varstream.stream.broker import EmbeddedBroker, free_port
+from varstream.stream.settings import CONSUMER_DEFAULTS
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +25,7 @@ def round_trip(bootstrap: str, n: int = 200) -> list[bytes]:
         producer.produce("roundtrip", key=f"star-{i % 7}", value=f"{i}".encode())
     assert producer.flush(10) == 0
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "test", "auto.offset.reset": "earliest",
-                         "enable.auto.commit": False, **FAST_GROUP_JOIN})
+                         "enable.auto.commit": False, **CONSUMER_DEFAULTS})
     consumer.subscribe(["roundtrip"])
     got, deadline = [], time.monotonic() + 60
     while len(got) < n and time.monotonic() < deadline:

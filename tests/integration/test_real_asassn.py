@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from varstream.lightcurve import featurise
+from varstream.lightcurve.bands import merge_bands
 from varstream.lightcurve.gaia import absolute_magnitude, resolve_distance
 from varstream.lightcurve.loaders import asassn, open_dataset
 
@@ -28,7 +29,7 @@ def test_every_asassn_file_loads_with_separated_eras(curves, catalogue):
     assert len(tar_curves) == 96
     assert all(lc.object_id in catalogue for lc in tar_curves)
     for lc in curves:
-        assert len(lc) > 100 and lc.band == "g"
+        assert len(lc) > 100 and lc.band == "mixed" and set(lc.aux["band"].tolist()) <= {"V", "g"}
         assert lc.meta["time_system"] == "HJD-2400000.5"
         assert 55500 < lc.times.min() < lc.times.max() < 61000      # 2011 .. 2025
     # both eras were present in the 3-column files, and the g - V offset was measured
@@ -37,9 +38,12 @@ def test_every_asassn_file_loads_with_separated_eras(curves, catalogue):
     two_era = [lc for lc in tar_curves if lc.times.min() + 2400000.5 < 2458000]
     g_only = [lc for lc in tar_curves if lc.times.min() + 2400000.5 >= 2458000]
     assert len(two_era) >= 70 and len(two_era) + len(g_only) == 96
-    assert all(lc.meta["era_offset_mag"] is not None for lc in two_era)
-    assert all(lc.meta["era_offset_mag"] is None and lc.meta["era_dropped_points"] == 0 for lc in g_only)
-    offsets = [abs(lc.meta["era_offset_mag"]) for lc in two_era]
+    merged = {lc.object_id: merge_bands(lc) for lc in tar_curves}          # what the pipeline does
+    assert all(merged[lc.object_id].band == "g" for lc in tar_curves)
+    assert all(merged[lc.object_id].meta["era_offset_mag"] is not None for lc in two_era)
+    assert all(merged[lc.object_id].meta["era_offset_mag"] is None and lc.meta["era_dropped_points"] == 0
+               for lc in g_only)
+    offsets = [abs(merged[lc.object_id].meta["era_offset_mag"]) for lc in two_era]
     assert max(offsets) > 0.5 and min(offsets) < 0.2  # 0.1 .. 1.2 mag, as documented
 
 

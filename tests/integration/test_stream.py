@@ -135,7 +135,7 @@ def test_bad_alerts_are_dead_lettered_and_the_stream_goes_on(broker, curves, tmp
         "undecodable": (star.object_id, b"\x00\xffnot avro at all"),
         "schema_mismatch": (star.object_id, encode("alert", good) + b"\x02\x04"),
         "nonfinite": (star.object_id, encode("alert", {**good, "source": {**good["source"], "mag_err": float("nan")}})),
-        "bad_error": (star.object_id, encode("alert", {**good, "source": {**good["source"], "mag_err": -0.1}})),
+        "nonpositive_error": (star.object_id, encode("alert", {**good, "source": {**good["source"], "mag_err": -0.1}})),
         "absurd_time": (star.object_id, encode("alert", {**good, "source": {**good["source"], "mjd": 1e9}})),
         "unknown_band": (star.object_id, encode("alert", {**good, "source": {**good["source"], "band": "Xx"}})),
         "key_mismatch": ("someone-else", encode("alert", good)),

@@ -11,13 +11,14 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from varstream.inference import ModelIntegrityError, OnnxClassifier
+from varstream.inference import ModelIntegrityError, OnnxModel
 from varstream.lightcurve import FEATURE_VERSION, feature_names
 from varstream.lightcurve.loaders import open_dataset
 from varstream.modelcard import ModelCard, sha256_file
-from varstream.offline.nn import MLP, GRUNet, NetConfig
+from varstream.offline.nn import MLP, GRUNet
+from varstream.offline.train_config import NetConfig, TrainConfig
 from varstream.offline.rf import RandomForest
-from varstream.offline.train import TrainConfig, prepare, train
+from varstream.offline.train import prepare, train
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +68,7 @@ def _onnx_probs(model, feed_name, x):
 
 @pytest.fixture(scope="module")
 def parity_rows(prepared):
-    from varstream.offline.table import FeatureTable
+    from varstream.offline.feature_cache import FeatureTable
 
     rows = FeatureTable.concat([prepared.test, prepared.val])
     assert len(rows) >= 500
@@ -76,22 +77,22 @@ def parity_rows(prepared):
 
 def test_rf_onnx_parity_on_500_real_rows(prepared, parity_rows):
     rf = RandomForest(num_trees=10).fit(prepared.train.X, prepared.y_train, list(prepared.table.names),
-                                        len(prepared.classes))
+                                        n_classes=len(prepared.classes))
     diff = np.abs(_onnx_probs(rf, "features", parity_rows.X) - rf.predict_proba(parity_rows.X)).max()
     assert diff < 1e-5
 
 
 def test_mlp_onnx_parity_on_500_real_rows(prepared, parity_rows):
-    mlp = MLP(len(prepared.classes), NetConfig(epochs=2, hidden=(16,))).fit(
-        prepared.train.X, prepared.y_train, prepared.val.X, prepared.y_val)
+    mlp = MLP(NetConfig(epochs=2, hidden=(16,))).fit(
+        prepared.train.X, prepared.y_train, prepared.val.X, prepared.y_val, n_classes=len(prepared.classes))
     assert np.isnan(parity_rows.X).any()                          # missing absolute magnitudes go in as NaN
     diff = np.abs(_onnx_probs(mlp, "features", parity_rows.X) - mlp.predict_proba(parity_rows.X)).max()
     assert diff < 1e-5
 
 
 def test_gru_onnx_parity_on_500_real_rows(prepared, parity_rows):
-    gru = GRUNet(len(prepared.classes), NetConfig(epochs=1, gru_units=8, batch_size=128)).fit(
-        prepared.train.seq, prepared.y_train, prepared.val.seq, prepared.y_val)
+    gru = GRUNet(NetConfig(epochs=1, gru_units=8, batch_size=128)).fit(
+        prepared.train.seq, prepared.y_train, prepared.val.seq, prepared.y_val, n_classes=len(prepared.classes))
     assert (parity_rows.seq_len < parity_rows.seq.shape[1]).any()  # masked (padded) sequences included
     diff = np.abs(_onnx_probs(gru, "sequence", parity_rows.seq) - gru.predict_proba(parity_rows.seq)).max()
     assert diff < 1e-5
@@ -126,7 +127,7 @@ def test_train_writes_models_cards_split_and_report(trained):
 
 def test_model_loading_refuses_a_tampered_file(trained, tmp_path):
     out, _ = trained
-    OnnxClassifier.load(out / "rf.card.json")
+    OnnxModel.load(out / "rf.card.json")
     bad = tmp_path / "bad"
     bad.mkdir()
     for f in ("rf.card.json", "rf.onnx"):
@@ -134,7 +135,7 @@ def test_model_loading_refuses_a_tampered_file(trained, tmp_path):
     with open(bad / "rf.onnx", "ab") as fh:
         fh.write(b"\0")
     with pytest.raises(ModelIntegrityError, match="sha256"):
-        OnnxClassifier.load(bad / "rf.card.json")
+        OnnxModel.load(bad / "rf.card.json")
 
 
 def test_evaluate_scores_the_held_out_split_with_plots(trained, catalina_dir, cache, tmp_path):

@@ -68,7 +68,7 @@ def test_thousands_of_hostile_messages_get_a_reason():
     assert len(results) == 3000
     rejected = [r for r in results if r != "ok"]
     assert len(rejected) > 2700         # a random bit flip may still be a valid alert, nothing else may be
-    assert {"undecodable", "schema_mismatch", "nonfinite", "bad_error", "too_many_sources", "unknown_band",
+    assert {"undecodable", "schema_mismatch", "nonfinite", "nonpositive_error", "too_many_sources", "unknown_band",
             "bad_object_id", "absurd_time"} <= set(rejected)
 
 

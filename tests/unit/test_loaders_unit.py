@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from varstream.lightcurve import LightCurveError
+from varstream.lightcurve.bands import merge_bands
 from varstream.lightcurve.loaders.asassn import asassn_id_from_filename, read_skypatrol, separate_eras
 from varstream.lightcurve.loaders.catalina import lightcurve_from_dat
 from varstream.lightcurve.loaders.dataset import open_dataset
@@ -61,12 +62,14 @@ def test_separate_eras_drops_overlap_when_bands_cannot_be_told_apart():
 def test_read_skypatrol_three_column_eras():
     jd, mag, _ = _two_era_curve()
     text = "time,mag,mag_err\n" + "\n".join(f"{a},{b},0.02" for a, b in zip(jd, mag))
-    merged = read_skypatrol("J1", text.encode(), era="merged")
+    both = read_skypatrol("J1", text.encode(), era="merged")
     g_only = read_skypatrol("J1", text.encode(), era="g")
     v_only = read_skypatrol("J1", text.encode(), era="V")
-    assert merged.band == "g" and g_only.band == "g" and v_only.band == "V"
-    assert len(g_only) + len(v_only) == len(merged) == jd.size
-    assert np.median(merged.mags) == pytest.approx(13.8, abs=0.05)   # V points shifted onto g
+    assert both.band == "mixed" and g_only.band == "g" and v_only.band == "V"
+    assert (both.aux["band"] == "g").sum() == len(g_only) and (both.aux["band"] == "V").sum() == len(v_only)
+    assert len(g_only) + len(v_only) == len(both) == jd.size
+    merged = merge_bands(both)                                       # the pipeline's first step
+    assert merged.band == "g" and np.median(merged.mags) == pytest.approx(13.8, abs=0.05)  # V shifted onto g
     assert merged.times.min() == pytest.approx(jd.min() - 2400000.5)
     with pytest.raises(LightCurveError, match="unknown era"):
         read_skypatrol("J1", text.encode(), era="B")

@@ -55,3 +55,36 @@ def test_band_change_mid_curve():
     assert single_band("s9", np.array(["V", "g"]), "dominant")[0] == "V"  # tie: alphabetical
     with pytest.raises(LightCurveError, match=r"star s9: band changes mid-curve: V \(2 points\), g \(3 points\)"):
         single_band("s9", bands, "strict")
+
+
+def test_one_point_rule_for_cleaning_band_merging_alert_checks_and_replay():
+    """sanitize, merge_bands, the stream's alert check and the replay tool apply the same rule with
+    the same reason codes (POINT_RULES)."""
+    from collections import Counter
+
+    from varstream.lightcurve.bands import merge_bands
+    from varstream.lightcurve.sanitize import POINT_RULES, count_problems, point_problems
+    from varstream.stream.replay import alerts_from_curve
+    from varstream.stream.validate import check_source
+
+    cfg = SanitizeConfig(min_points=3)
+    bad = [(np.nan, 10.0, 0.1, "nonfinite"), (1.0, 10.0, 0.0, "nonpositive_error"), (2.0, 10.0, -1.0, "nonpositive_error"),
+           (3.0, 10.0, 1.5, "large_error"), (-4.0, 10.0, 0.1, "absurd_time"), (5.0, 55.0, 0.1, "absurd_mag"),
+           (6.0, np.inf, 0.1, "nonfinite")]
+    good = [(10.0 + i, 10.0 + 0.1 * i, 0.05, None) for i in range(5)] + [(20.0 + i, 10.7, 0.05, None) for i in range(5)]
+    t, m, e, codes = (np.array(c) for c in zip(*(bad + good)))
+    expected = Counter(c for c in codes if c)
+    assert set(expected) <= set(POINT_RULES)
+    assert count_problems(point_problems(t, m, e, cfg)) == expected
+    _, report = sanitize(make(t, m, e), cfg)
+    assert report.dropped == expected
+    for ti, mi, ei, code in bad + good:
+        problem = check_source({"mjd": ti, "mag": mi, "mag_err": ei, "band": "V"}, cfg)
+        assert (problem.code if problem else None) == code
+    skipped = Counter()
+    assert len(alerts_from_curve(make(t, m, e), cfg, skipped)) == len(good) and skipped == expected
+    # the g - V offset is measured on usable points only: a bad point must not move it
+    bands = np.array(["V"] * (len(bad) + 5) + ["g"] * 5)
+    lc = LightCurve("s", t, m, e, "mixed", aux={"band": bands})
+    clean = merge_bands(lc.select(codes == None))  # noqa: E711 (object array of codes)
+    assert merge_bands(lc).meta["era_offset_mag"] == clean.meta["era_offset_mag"] == pytest.approx(0.5)

@@ -30,7 +30,7 @@ def test_decode_is_strict():
 
 
 @pytest.mark.parametrize("source, code", [
-    ({"mag_err": float("nan")}, "nonfinite"), ({"mag_err": -0.1}, "bad_error"), ({"mag_err": 0.0}, "bad_error"),
+    ({"mag_err": float("nan")}, "nonfinite"), ({"mag_err": -0.1}, "nonpositive_error"), ({"mag_err": 0.0}, "nonpositive_error"),
     ({"mag_err": 99.99}, "large_error"), ({"mjd": -5.0}, "absurd_time"), ({"mjd": float("inf")}, "nonfinite"),
     ({"mag": 99.0}, "absurd_mag"), ({"band": "Q"}, "unknown_band"),
 ])
@@ -45,7 +45,7 @@ def test_key_and_ids_are_checked_and_bad_history_points_are_dropped_and_counted(
     prev = [{"mjd": 57000.0, "band": "V", "mag": 14.2, "mag_err": 0.03},
             {"mjd": 57001.0, "band": "V", "mag": 14.2, "mag_err": -1.0}]
     ok = validate_alert({**ALERT, "prev_sources": prev, "catalogue": {"parallax_mas": 2.0, "ruwe": float("nan")}}, None)
-    assert isinstance(ok, ValidAlert) and len(ok.sources) == 2 and ok.dropped == {"bad_error": 1}
+    assert isinstance(ok, ValidAlert) and len(ok.sources) == 2 and ok.dropped == {"nonpositive_error": 1}
     assert ok.catalogue == {"parallax_mas": 2.0}
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from varstream.lightcurve.sanitize import SanitizeConfig, single_band
+from varstream.lightcurve.sanitize import SanitizeConfig, single_band, usable_points
 from varstream.lightcurve.types import LightCurve
 
 #: Bands whose points are merged onto :data:`REFERENCE_BAND` by an offset.
@@ -30,14 +30,6 @@ PAIR_WINDOW_DAYS = 10.0
 MIN_PAIRS = 10
 #: Points of each era used by the fallback estimate (last V points, first g points).
 ERA_POINTS = 100
-
-
-def _usable(times: np.ndarray, mags: np.ndarray, errors: np.ndarray, config: SanitizeConfig) -> np.ndarray:
-    """Points that :func:`sanitize` would keep (before de-duplication)."""
-    with np.errstate(invalid="ignore"):
-        return (np.isfinite(times) & np.isfinite(mags) & np.isfinite(errors) & (errors > 0)
-                & (errors <= config.max_error) & (times >= config.min_time) & (times <= config.max_time)
-                & (mags >= config.min_mag) & (mags <= config.max_mag))
 
 
 def band_offset(t_ref: np.ndarray, m_ref: np.ndarray, t_other: np.ndarray, m_other: np.ndarray,
@@ -81,7 +73,7 @@ def merge_bands(lc: LightCurve, config: SanitizeConfig = SanitizeConfig()) -> Li
     if len(present) == 0:
         return LightCurve(lc.object_id, lc.times, lc.mags, lc.errors, lc.band, lc.label, meta, aux)
     if present == set(MERGEABLE_BANDS):
-        good = _usable(lc.times, lc.mags, lc.errors, config)
+        good = usable_points(lc.times, lc.mags, lc.errors, config)
         ref = good & (bands == REFERENCE_BAND)
         other = good & (bands != REFERENCE_BAND)
         offset = band_offset(lc.times[ref], lc.mags[ref], lc.times[other], lc.mags[other])

@@ -1,9 +1,11 @@
 """Named feature extractors and the versioned feature vector.
 
-Each extractor is a small function that returns its features as ``(name, value)`` pairs, and
-declares its names up front, so a feature vector always travels with its names and version (the
-shape of SNAD's ``light-curve`` package). Bump :data:`FEATURE_VERSION` whenever a name, an order
-or a computation changes: models record the version they were trained on and refuse another.
+Each extractor is a small function of the cleaned curve (:class:`FeatureInputs`) that returns its
+features as ``(name, value)`` pairs, registered with its names in :data:`EXTRACTORS`; the feature
+vector is the extractors' output in that order and :data:`FEATURE_NAMES` is derived from the same
+list, so a feature vector always travels with its names and version (the shape of SNAD's
+``light-curve`` package). Bump :data:`FEATURE_VERSION` whenever a name, an order or a computation
+changes: models record the version they were trained on and refuse another.
 
 Feature groups (all magnitudes in mag, periods in days):
 
@@ -27,7 +29,7 @@ describe the survey and the star's distance, not its class.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pycatch22
@@ -45,28 +47,8 @@ _C24 = pycatch22.catch22_all([0.0, 1.0, 0.5, 2.0, 1.5, 0.2, 0.9, 1.1, 0.3, 0.7],
 #: catch22 feature names used (catch24 without ``DN_mean``, which is the apparent magnitude).
 CATCH22_NAMES: tuple[str, ...] = tuple(n for n in _C24 if n != "DN_mean")
 
-PERIOD_NAMES = ("log10_period", "period_power", "log10_period_snr")
-STATS_NAMES = ("amplitude", "std", "mad", "iqr", "skew", "kurtosis", "beyond1std",
-               "log10_chi2_reduced", "von_neumann_eta")
-FOLDED_NAMES = ("model_amplitude", "folded_residual_std", "folded_scatter_ratio",
-                "folded_faint_fraction", "folded_rise_fraction")
-FOURIER_NAMES = ("fourier_a1", "fourier_r21", "fourier_r31", "fourier_phi21_cos", "fourier_phi21_sin",
-                 "fourier_phi31_cos", "fourier_phi31_sin", "fourier_residual_ratio", "log10_period2_ratio",
-                 "period2_power", "blazhko_power", "amplitude_variation", "phase_variation",
-                 "odd_harmonic_fraction", "log10_excess_scatter")
-ABSOLUTE_NAMES = ("abs_mag", "abs_mag_err", "has_distance")
 #: Features that may be NaN: they are missing exactly when ``has_distance`` is 0.
 OPTIONAL_NAMES = frozenset({"abs_mag", "abs_mag_err"})
-
-FEATURE_NAMES: tuple[str, ...] = (
-    PERIOD_NAMES
-    + STATS_NAMES
-    + FOLDED_NAMES
-    + FOURIER_NAMES
-    + tuple(f"c22time_{n}" for n in CATCH22_NAMES)
-    + tuple(f"c22phase_{n}" for n in CATCH22_NAMES)
-    + ABSOLUTE_NAMES
-)
 
 _TINY = 1e-6
 
@@ -86,13 +68,30 @@ class FeatureVector:
         return float(self.values[self.names.index(name)])
 
 
-def period_features(result: PeriodResult) -> Iterable[tuple[str, float]]:
+@dataclass(frozen=True)
+class FeatureInputs:
+    """What the extractors read: the cleaned curve (times in days, magnitudes and errors in mag),
+    its period search, the folded SuperSmoother model, the phase order of the points and the
+    distance (None when unknown)."""
+
+    times: np.ndarray
+    mags: np.ndarray
+    errors: np.ndarray
+    period: PeriodResult
+    model: FoldedModel
+    phase_order: np.ndarray
+    distance: Distance | None
+
+
+def period_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
+    result = x.period
     yield "log10_period", np.log10(result.period)
     yield "period_power", result.power
     yield "log10_period_snr", np.log10(1.0 + max(result.snr, 0.0))
 
 
-def stats_features(mags: np.ndarray, errors: np.ndarray) -> Iterable[tuple[str, float]]:
+def stats_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
+    mags, errors = x.mags, x.errors
     p5, p25, p75, p95 = np.percentile(mags, [5, 25, 75, 95])
     std = float(np.std(mags))
     yield "amplitude", 0.5 * (p95 - p5)
@@ -114,7 +113,8 @@ def stats_features(mags: np.ndarray, errors: np.ndarray) -> Iterable[tuple[str, 
     yield "von_neumann_eta", float(np.mean(np.diff(mags) ** 2) / var) if var > _TINY**2 else 0.0
 
 
-def folded_features(model: FoldedModel) -> Iterable[tuple[str, float]]:
+def folded_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
+    model = x.model
     amp = model.amplitude
     resid = float(mad_std(model.residuals))
     yield "model_amplitude", amp
@@ -127,8 +127,8 @@ def folded_features(model: FoldedModel) -> Iterable[tuple[str, float]]:
     yield "folded_rise_fraction", float(np.mod(bright - faint, 1.0)) if amp > _TINY else 0.5
 
 
-def fourier_features(times: np.ndarray, mags: np.ndarray, errors: np.ndarray,
-                     period: float) -> Iterable[tuple[str, float]]:
+def fourier_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
+    times, mags, errors, period = x.times, x.mags, x.errors, x.period.period
     fit = fourier_fit(times, mags, errors, period, harmonics=4)
     a1 = float(fit.amplitudes[0])
     phi21, phi31 = fit.phase_difference(2), fit.phase_difference(3)
@@ -153,14 +153,23 @@ def fourier_features(times: np.ndarray, mags: np.ndarray, errors: np.ndarray,
                                                  / max(float(np.median(errors)), _TINY)))
 
 
-def catch22_features(prefix: str, series: np.ndarray) -> Iterable[tuple[str, float]]:
+def _catch22(prefix: str, series: np.ndarray) -> Iterable[tuple[str, float]]:
     out = pycatch22.catch22_all(series.tolist(), catch24=True)
     values = dict(zip(out["names"], out["values"]))
     for name in CATCH22_NAMES:
         yield f"{prefix}_{name}", float(values[name])
 
 
-def absolute_features(mags: np.ndarray, errors: np.ndarray, distance: Distance | None) -> Iterable[tuple[str, float]]:
+def catch22_time_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
+    return _catch22("c22time", x.mags)
+
+
+def catch22_phase_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
+    return _catch22("c22phase", x.mags[x.phase_order])
+
+
+def absolute_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
+    mags, errors, distance = x.mags, x.errors, x.distance
     if distance is None:
         yield "abs_mag", float("nan")
         yield "abs_mag_err", float("nan")
@@ -171,3 +180,45 @@ def absolute_features(mags: np.ndarray, errors: np.ndarray, distance: Distance |
     yield "abs_mag", m_abs
     yield "abs_mag_err", m_err
     yield "has_distance", 1.0
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """One named group of features: its names, in order, and the function that computes them."""
+
+    group: str
+    names: tuple[str, ...]
+    compute: Callable[[FeatureInputs], Iterable[tuple[str, float]]]
+
+
+#: The feature vector: these extractors' outputs, in this order.
+EXTRACTORS: tuple[Extractor, ...] = (
+    Extractor("period", ("log10_period", "period_power", "log10_period_snr"), period_features),
+    Extractor("stats", ("amplitude", "std", "mad", "iqr", "skew", "kurtosis", "beyond1std", "log10_chi2_reduced",
+                        "von_neumann_eta"), stats_features),
+    Extractor("folded", ("model_amplitude", "folded_residual_std", "folded_scatter_ratio", "folded_faint_fraction",
+                         "folded_rise_fraction"), folded_features),
+    Extractor("fourier", ("fourier_a1", "fourier_r21", "fourier_r31", "fourier_phi21_cos", "fourier_phi21_sin",
+                          "fourier_phi31_cos", "fourier_phi31_sin", "fourier_residual_ratio", "log10_period2_ratio",
+                          "period2_power", "blazhko_power", "amplitude_variation", "phase_variation",
+                          "odd_harmonic_fraction", "log10_excess_scatter"), fourier_features),
+    Extractor("c22time", tuple(f"c22time_{n}" for n in CATCH22_NAMES), catch22_time_features),
+    Extractor("c22phase", tuple(f"c22phase_{n}" for n in CATCH22_NAMES), catch22_phase_features),
+    Extractor("absolute", ("abs_mag", "abs_mag_err", "has_distance"), absolute_features),
+)
+FEATURE_NAMES: tuple[str, ...] = tuple(n for e in EXTRACTORS for n in e.names)
+
+
+def compute_features(x: FeatureInputs) -> FeatureVector:
+    """Run every extractor in order; the names are checked against each extractor's declaration.
+
+    Raises:
+        RuntimeError: an extractor returned names other than it declares (a programming error).
+    """
+    values: list[float] = []
+    for extractor in EXTRACTORS:
+        pairs = list(extractor.compute(x))
+        if tuple(n for n, _ in pairs) != extractor.names:
+            raise RuntimeError(f"feature extractor {extractor.group} returned names out of order")
+        values += [float(v) for _, v in pairs]
+    return FeatureVector(FEATURE_NAMES, np.array(values, dtype=np.float64), FEATURE_VERSION)

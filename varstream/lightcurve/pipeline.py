@@ -36,13 +36,9 @@ from varstream.lightcurve.features import (
     FEATURE_NAMES,
     FEATURE_VERSION,
     OPTIONAL_NAMES,
+    FeatureInputs,
     FeatureVector,
-    absolute_features,
-    catch22_features,
-    folded_features,
-    fourier_features,
-    period_features,
-    stats_features,
+    compute_features,
 )
 from varstream.lightcurve.gaia import Distance, resolve_distance
 from varstream.lightcurve.ghkss import ghkss
@@ -129,7 +125,10 @@ def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
     """
     report = report or CleaningReport(lc.object_id)
     lc = merge_bands(lc, config.sanitize)
+    report.band_offset_mag = lc.meta.get("era_offset_mag")
+    dropped_bands = lc.meta.get("excluded_band_points") or 0
     cur, _ = sanitize(lc, config.sanitize, report)
+    report.drop("other_band", dropped_bands)
     cur = downsample(cur, config.bin_days, config.max_points, report)
     per = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)
     residuals = phase_median_residuals(cur, per.period)
@@ -165,26 +164,15 @@ def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
         distance = resolve_distance(lc.meta)
     model = folded_model(cur, per.period)
     order = np.argsort(model.phases, kind="stable")
-    pairs: list[tuple[str, float]] = []
-    pairs += period_features(per)
-    pairs += stats_features(cur.mags, cur.errors)
-    pairs += folded_features(model)
-    pairs += fourier_features(cur.times, cur.mags, cur.errors, per.period)
-    pairs += catch22_features("c22time", cur.mags)
-    pairs += catch22_features("c22phase", cur.mags[order])
-    pairs += absolute_features(cur.mags, cur.errors, distance)
-    names = tuple(n for n, _ in pairs)
-    if names != FEATURE_NAMES:  # a programming error, not bad input
-        raise RuntimeError("feature extractors returned names out of order")
-    values = np.array([v for _, v in pairs], dtype=np.float64)
-    bad = [n for n, v in zip(names, values) if not np.isfinite(v) and n not in OPTIONAL_NAMES]
+    features = compute_features(FeatureInputs(cur.times, cur.mags, cur.errors, per, model, order, distance))
+    bad = [n for n, v in zip(features.names, features.values) if not np.isfinite(v) and n not in OPTIONAL_NAMES]
     if bad:
         raise LightCurveError(lc.object_id, f"features not finite: {', '.join(bad)}")
     seq, seq_len = phase_sequence(cur.times, cur.mags, cur.errors, per.period, config.sequence_length)
     return Featurised(
         object_id=lc.object_id,
         label=lc.label,
-        features=FeatureVector(names, values, FEATURE_VERSION),
+        features=features,
         sequence=seq,
         sequence_length=seq_len,
         period=per,

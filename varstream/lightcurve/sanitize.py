@@ -24,6 +24,7 @@ class CleaningReport:
     n_input: int = 0
     dropped: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    band_offset_mag: float | None = None      # the g − V shift applied by merge_bands, if any
 
     def drop(self, reason: str, count: int) -> None:
         """Record ``count`` points removed for ``reason`` (zero counts are not recorded)."""
@@ -58,20 +59,73 @@ class SanitizeConfig:
     min_points: int = 10
 
 
+#: Reason codes of :func:`point_problems`, in the order the rules are tried; every caller (the
+#: offline cleaning, the band merge, the stream's alert checks and the replay tool) uses these codes.
+POINT_RULES = ("nonfinite", "nonpositive_error", "large_error", "absurd_time", "absurd_mag")
+
+
+def point_problems(times: np.ndarray, mags: np.ndarray, errors: np.ndarray,
+                   config: SanitizeConfig = SanitizeConfig()) -> np.ndarray:
+    """The first rule each point breaks, as an index into :data:`POINT_RULES` plus one (0: usable).
+
+    The one definition of a usable photometric point (times in days, magnitudes and errors in mag):
+
+    - ``nonfinite``: NaN or infinite time, magnitude or error;
+    - ``nonpositive_error``: error <= 0 mag (an error of zero would give infinite weight);
+    - ``large_error``: error > ``config.max_error`` mag (a non-detection or junk photometry);
+    - ``absurd_time``: time outside ``[config.min_time, config.max_time]`` days;
+    - ``absurd_mag``: magnitude outside ``[config.min_mag, config.max_mag]``.
+    """
+    t, m, e = (np.asarray(a, dtype=np.float64) for a in (times, mags, errors))
+    codes = np.zeros(t.shape, dtype=np.int8)
+    with np.errstate(invalid="ignore"):
+        tests = (~(np.isfinite(t) & np.isfinite(m) & np.isfinite(e)),
+                 e <= 0,
+                 e > config.max_error,
+                 (t < config.min_time) | (t > config.max_time),
+                 (m < config.min_mag) | (m > config.max_mag))
+    for code, broken in enumerate(tests, start=1):
+        codes[(codes == 0) & broken] = code
+    return codes
+
+
+def usable_points(times: np.ndarray, mags: np.ndarray, errors: np.ndarray,
+                  config: SanitizeConfig = SanitizeConfig()) -> np.ndarray:
+    """Boolean mask of the points that break no rule of :func:`point_problems`."""
+    return point_problems(times, mags, errors, config) == 0
+
+
+def count_problems(codes: np.ndarray) -> Counter:
+    """``{rule name: number of points}`` from :func:`point_problems` codes (usable points not counted)."""
+    counts = np.bincount(np.asarray(codes, dtype=np.int64), minlength=len(POINT_RULES) + 1)
+    return Counter({name: int(counts[i + 1]) for i, name in enumerate(POINT_RULES) if counts[i + 1]})
+
+
+def describe_problem(rule: str, time: float, mag: float, error: float,
+                     config: SanitizeConfig = SanitizeConfig()) -> str:
+    """A readable reason for one point that breaks ``rule`` (units included)."""
+    if rule == "nonfinite":
+        bad = [f"{n} is {v!r}" for n, v in (("time", time), ("mag", mag), ("mag_err", error))
+               if not np.isfinite(v)]
+        return ", ".join(bad) + ", not a finite number"
+    if rule == "nonpositive_error":
+        return f"mag_err {error} mag is not positive"
+    if rule == "large_error":
+        return f"mag_err {error} mag exceeds {config.max_error} mag (a non-detection or junk photometry)"
+    if rule == "absurd_time":
+        return f"time {time} outside [{config.min_time}, {config.max_time}] days"
+    if rule == "absurd_mag":
+        return f"mag {mag} outside [{config.min_mag}, {config.max_mag}]"
+    raise ValueError(f"unknown point rule {rule!r}")
+
+
 def sanitize(lc: LightCurve, config: SanitizeConfig = SanitizeConfig(),
              report: CleaningReport | None = None) -> tuple[LightCurve, CleaningReport]:
     """Drop bad points, sort by time and remove duplicate timestamps.
 
-    Rules, in order (each counted under its name in the report):
-
-    - ``nonfinite``: NaN or infinite time, magnitude or error;
-    - ``nonpositive_error``: error <= 0 mag (an error of zero would give infinite weight);
-    - ``large_error``: error > ``config.max_error`` mag;
-    - ``absurd_time``: time outside ``[config.min_time, config.max_time]`` days;
-    - ``absurd_mag``: magnitude outside ``[config.min_mag, config.max_mag]``;
-    - ``duplicate_time``: several points at the same time; the one with the smallest error is
-      kept (ties: the smallest magnitude), which makes re-sending a point idempotent.
-
+    Points that break a rule of :func:`point_problems` are dropped and counted under the rule's
+    name; then ``duplicate_time``: of several points at the same time the one with the smallest
+    error is kept (ties: the smallest magnitude), which makes re-sending a point idempotent.
     Unsorted input is sorted (stable), which is not counted as a loss.
 
     Raises:
@@ -82,25 +136,11 @@ def sanitize(lc: LightCurve, config: SanitizeConfig = SanitizeConfig(),
     if len(lc) == 0:
         raise LightCurveError(lc.object_id, "empty light curve")
     t, m, e = lc.times, lc.mags, lc.errors
+    codes = point_problems(t, m, e, config)
+    for rule, count in count_problems(codes).items():
+        report.drop(rule, count)
 
-    finite = np.isfinite(t) & np.isfinite(m) & np.isfinite(e)
-    report.drop("nonfinite", int((~finite).sum()))
-    keep = finite
-    with np.errstate(invalid="ignore"):
-        nonpos = keep & (e <= 0)
-        report.drop("nonpositive_error", int(nonpos.sum()))
-        keep = keep & ~nonpos
-        large = keep & (e > config.max_error)
-        report.drop("large_error", int(large.sum()))
-        keep = keep & ~large
-        absurd = keep & ((t < config.min_time) | (t > config.max_time))
-        report.drop("absurd_time", int(absurd.sum()))
-        keep = keep & ~absurd
-        absurd = keep & ((m < config.min_mag) | (m > config.max_mag))
-        report.drop("absurd_mag", int(absurd.sum()))
-        keep = keep & ~absurd
-
-    idx = np.flatnonzero(keep)
+    idx = np.flatnonzero(codes == 0)
     # Sort by (time, error, magnitude): the first point of each time is the one to keep.
     order = idx[np.lexsort((m[idx], e[idx], t[idx]))]
     if order.size > 1 and np.any(np.diff(t[idx]) < 0):

@@ -61,8 +61,13 @@ def catalina_class(type_code: int | str) -> str:
         raise ValueError(f"unknown Catalina type code {type_code!r}") from None
 
 
+def normalise_label(label: str | None) -> str:
+    """A catalogue class as the models see it: surrounding blanks and the uncertainty mark ``:``
+    removed (``"SR: "`` → ``"SR"``); ``""`` for no label. Loaders apply it to every label they read."""
+    return (label or "").strip().rstrip(":").strip()
+
+
 def asassn_to_catalina(asassn_class: str | None) -> str | None:
     """The Catalina class of an ASAS-SN class (uncertainty ``:`` ignored), or None if none matches."""
-    if not asassn_class:
-        return None
-    return ASASSN_TO_CATALINA.get(asassn_class.strip().rstrip(":").upper())
+    label = normalise_label(asassn_class)
+    return ASASSN_TO_CATALINA.get(label.upper()) if label else None

@@ -17,18 +17,18 @@ from typing import Any
 
 import numpy as np
 
-from varstream.inference import Ensemble, load_models
+from varstream.inference import ENSEMBLE, load_classifier, load_models
 from varstream.lightcurve.loaders.dataset import open_dataset
 from varstream.lightcurve.taxonomy import asassn_to_catalina
+from varstream.modelcard import ENSEMBLE_FILE
+from varstream.offline.feature_cache import dataset_table
 from varstream.offline.metrics import classification_report, plot_confusion, plot_reliability
-from varstream.offline.table import dataset_table
 
 log = logging.getLogger(__name__)
 
 
 def map_label(label: str, classes: list[str], kind: str) -> str | None:
-    """The model class of a dataset label, or None when the models have no such class."""
-    label = label.strip().rstrip(":")
+    """The model class of a (normalised) dataset label, or None when the models have no such class."""
     if label in classes:
         return label
     mapped = asassn_to_catalina(label) if kind == "asassn" else None
@@ -42,6 +42,9 @@ def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path,
     models = load_models(models_dir)
     if not models:
         raise FileNotFoundError(f"no model cards (*.card.json) in {models_dir}")
+    classifiers = dict(models)
+    if (Path(models_dir) / ENSEMBLE_FILE).exists():
+        classifiers[ENSEMBLE] = load_classifier(models_dir, ENSEMBLE)
     classes = next(iter(models.values())).card.classes
     dataset = open_dataset(dataset_dir)
     table, data_hash = dataset_table(dataset, cache_dir, jobs or None, limit=limit)
@@ -67,14 +70,7 @@ def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path,
         "not_featurised": int((~table.ok).sum()), "labels_without_model_class": dict(unmapped),
         "classes": classes, "models": {},
     }
-    probs: dict[str, np.ndarray] = {}
-    for name, model in models.items():
-        probs[name] = model.predict_proba(sub.X, sub.seq)
-    ensemble_path = Path(models_dir) / "ensemble.json"
-    if ensemble_path.exists():
-        members = [m for m in json.loads(ensemble_path.read_text())["members"] if m in models]
-        if len(members) >= 2:
-            probs["ensemble"] = Ensemble([models[m] for m in members]).predict_proba(sub.X, sub.seq)
+    probs = {name: model.predict_proba(sub.X, sub.seq) for name, model in classifiers.items()}
     for name, p in probs.items():
         rep = classification_report(p, y, classes)
         rep["confusion_png"] = str(plot_confusion(rep, name, out.with_name(f"{out.stem}_{name}_confusion.png")))

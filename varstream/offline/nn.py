@@ -15,31 +15,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from varstream.offline.train_config import NetConfig
 from varstream.offline.tf_env import tensorflow
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class NetConfig:
-    """Training settings (epochs are an upper bound: early stopping on validation loss)."""
-
-    hidden: tuple[int, ...] = (256, 128, 64)
-    dropout: float = 0.2
-    l2: float = 1e-4
-    batch_size: int = 64
-    epochs: int = 60
-    patience: int = 8
-    learning_rate: float = 1e-3
-    gru_units: int = 64
-    seed: int = 0
-    verbose: int = 0
-    history: dict = field(default_factory=dict)
 
 
 def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
@@ -64,25 +47,26 @@ def _fit_prior_alpha(scaled_logits: np.ndarray, y: np.ndarray, log_ratio: np.nda
 
 
 class _Net:
+    """The shared training loop. scikit-learn's shape: the constructor only stores settings;
+    :meth:`fit` learns ``model_`` (inputs → calibrated probabilities), ``temperature_``,
+    ``prior_alpha_``, ``history_`` and ``train_seconds_``."""
+
     kind = "features"
+    input_name = "features"
 
-    def __init__(self, n_classes: int, config: NetConfig) -> None:
-        self.n_classes = n_classes
+    def __init__(self, config: NetConfig = NetConfig()) -> None:
         self.config = config
-        self.temperature = 1.0
-        self.prior_alpha = 0.0
-        self.model = None          # the calibrated model (inputs -> probabilities)
-        self.train_seconds = 0.0
 
-    def _build_logits(self, tf, x_train: np.ndarray):
+    def _build_logits(self, tf, x_train: np.ndarray, n_classes: int):
         """``(inputs, logits)`` of the network; each subclass defines its architecture."""
         raise NotImplementedError(f"{type(self).__name__} defines no network")
 
-    def fit(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
+    def fit(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, n_classes: int,
             class_weight: dict[int, float] | None = None, prior_ratio: np.ndarray | None = None) -> _Net:
         """Train with early stopping on the validation loss, then fit T and alpha on validation.
 
         Args:
+            n_classes: the classes are ``range(n_classes)`` (some may be absent from ``y``).
             prior_ratio: per class, (share among real stars) / (share in the training set); None
                 leaves the priors as trained (alpha = 0).
         """
@@ -90,7 +74,7 @@ class _Net:
         keras = tf.keras
         tf.keras.utils.set_random_seed(self.config.seed)
         start = time.perf_counter()
-        inputs, logits = self._build_logits(tf, x)
+        inputs, logits = self._build_logits(tf, x, n_classes)
         train_model = keras.Model(inputs, keras.layers.Softmax()(logits))
         train_model.compile(optimizer=keras.optimizers.Adam(self.config.learning_rate),
                             loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -101,29 +85,29 @@ class _Net:
         hist = train_model.fit(x.astype(np.float32), y, validation_data=(x_val.astype(np.float32), y_val),
                                epochs=self.config.epochs, batch_size=self.config.batch_size, callbacks=[stop, decay],
                                class_weight=class_weight, verbose=self.config.verbose, shuffle=True)
-        self.config.history = {"epochs_run": len(hist.history["loss"]),
-                               "best_val_loss": float(min(hist.history["val_loss"]))}
+        self.history_ = {"epochs_run": len(hist.history["loss"]),
+                         "best_val_loss": float(min(hist.history["val_loss"]))}
         logit_model = keras.Model(inputs, logits)
         val_logits = logit_model.predict(x_val.astype(np.float32), verbose=0, batch_size=1024)
-        self.temperature = _fit_temperature(val_logits, y_val)
-        log_ratio = np.zeros(self.n_classes) if prior_ratio is None else np.log(np.asarray(prior_ratio, float))
-        self.prior_alpha = _fit_prior_alpha(val_logits / self.temperature, y_val, log_ratio)
-        scaled = keras.layers.Rescaling(1.0 / self.temperature, name="temperature")(logits)
-        shift = tf.constant((self.prior_alpha * log_ratio).astype(np.float32))
+        self.temperature_ = _fit_temperature(val_logits, y_val)
+        log_ratio = np.zeros(n_classes) if prior_ratio is None else np.log(np.asarray(prior_ratio, float))
+        self.prior_alpha_ = _fit_prior_alpha(val_logits / self.temperature_, y_val, log_ratio)
+        scaled = keras.layers.Rescaling(1.0 / self.temperature_, name="temperature")(logits)
+        shift = tf.constant((self.prior_alpha_ * log_ratio).astype(np.float32))
         shifted = keras.layers.Lambda(lambda z: z + shift, name="prior_shift")(scaled)
-        self.model = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(shifted))
-        self.train_seconds = time.perf_counter() - start
+        self.model_ = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(shifted))
+        self.train_seconds_ = time.perf_counter() - start
         return self
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self.model.predict(x.astype(np.float32), verbose=0, batch_size=1024), dtype=np.float64)
+        return np.asarray(self.model_.predict(x.astype(np.float32), verbose=0, batch_size=1024), dtype=np.float64)
 
     def to_onnx(self):
         import tf2onnx
 
         tf = tensorflow()
-        spec = (tf.TensorSpec((None,) + tuple(self.model.inputs[0].shape[1:]), tf.float32, name=self.input_name),)
-        model_proto, _ = tf2onnx.convert.from_keras(self.model, input_signature=spec, opset=17)
+        spec = (tf.TensorSpec((None,) + tuple(self.model_.inputs[0].shape[1:]), tf.float32, name=self.input_name),)
+        model_proto, _ = tf2onnx.convert.from_keras(self.model_, input_signature=spec, opset=17)
         return model_proto
 
 
@@ -132,7 +116,7 @@ class MLP(_Net):
 
     input_name = "features"
 
-    def _build_logits(self, tf, x_train):
+    def _build_logits(self, tf, x_train, n_classes):
         keras = tf.keras
         c = self.config
         inputs = keras.Input((x_train.shape[1],), name=self.input_name)
@@ -145,7 +129,7 @@ class MLP(_Net):
             h = keras.layers.Dense(units, kernel_regularizer=keras.regularizers.l2(c.l2))(h)
             h = keras.layers.LeakyReLU(0.1)(h)
             h = keras.layers.Dropout(c.dropout)(h)
-        return inputs, keras.layers.Dense(self.n_classes, name="logits")(h)
+        return inputs, keras.layers.Dense(n_classes, name="logits")(h)
 
 
 class GRUNet(_Net):
@@ -154,7 +138,7 @@ class GRUNet(_Net):
     kind = "sequence"
     input_name = "sequence"
 
-    def _build_logits(self, tf, x_train):
+    def _build_logits(self, tf, x_train, n_classes):
         keras = tf.keras
         c = self.config
         inputs = keras.Input(tuple(x_train.shape[1:]), name=self.input_name)
@@ -163,4 +147,4 @@ class GRUNet(_Net):
         h = keras.layers.Dense(64)(h)
         h = keras.layers.LeakyReLU(0.1)(h)
         h = keras.layers.Dropout(c.dropout)(h)
-        return inputs, keras.layers.Dense(self.n_classes, name="logits")(h)
+        return inputs, keras.layers.Dense(n_classes, name="logits")(h)

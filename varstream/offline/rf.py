@@ -29,31 +29,32 @@ def _dataset(tf, X: np.ndarray, names: list[str], y: np.ndarray | None = None, b
 
 
 class RandomForest:
-    """A TF-DF RandomForestModel over named feature columns (NaN = missing)."""
+    """A TF-DF RandomForestModel over named feature columns (NaN = missing).
 
-    def __init__(self, num_trees: int = 300, max_depth: int = 20, min_examples: int = 3, seed: int = 0) -> None:
+    scikit-learn's shape: the constructor only stores settings; :meth:`fit` learns ``model_``,
+    ``names_``, ``n_classes_`` and ``train_seconds_``.
+    """
+
+    def __init__(self, num_trees: int = 100, max_depth: int = 16, min_examples: int = 5, seed: int = 0) -> None:
         self.num_trees = num_trees
         self.max_depth = max_depth
         self.min_examples = min_examples
         self.seed = seed
-        self.model = None
-        self.names: list[str] = []
-        self.n_classes = 0
-        self.train_seconds = 0.0
 
-    def fit(self, X: np.ndarray, y: np.ndarray, names: list[str], n_classes: int) -> RandomForest:
+    def fit(self, X: np.ndarray, y: np.ndarray, feature_names: list[str], n_classes: int) -> RandomForest:
+        """Train on ``X`` (columns named ``feature_names``) and class indices ``y`` in ``range(n_classes)``."""
         tf = tensorflow()
         import tensorflow_decision_forests as tfdf
 
-        self.names = [self._safe(n) for n in names]
-        self.n_classes = n_classes
+        self.names_ = [self._safe(n) for n in feature_names]
+        self.n_classes_ = n_classes
         start = time.perf_counter()
-        self.model = tfdf.keras.RandomForestModel(
+        self.model_ = tfdf.keras.RandomForestModel(
             num_trees=self.num_trees, max_depth=self.max_depth, min_examples=self.min_examples,
             winner_take_all=False, random_seed=self.seed, verbose=0,
         )
-        self.model.fit(_dataset(tf, X, self.names, y), verbose=0)
-        self.train_seconds = time.perf_counter() - start
+        self.model_.fit(_dataset(tf, X, self.names_, y), verbose=0)
+        self.train_seconds_ = time.perf_counter() - start
         return self
 
     @staticmethod
@@ -62,7 +63,7 @@ class RandomForest:
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         tf = tensorflow()
-        out = self.model.predict(_dataset(tf, X, self.names), verbose=0)
+        out = self.model_.predict(_dataset(tf, X, self.names_), verbose=0)
         return np.asarray(out, dtype=np.float64).reshape(X.shape[0], -1)
 
     def to_onnx(self) -> onnx.ModelProto:
@@ -70,8 +71,8 @@ class RandomForest:
         from tensorflow_decision_forests.component.py_tree import condition as cond_lib
         from tensorflow_decision_forests.component.py_tree import node as node_lib
 
-        trees = self.model.make_inspector().extract_all_trees()
-        index = {n: i for i, n in enumerate(self.names)}
+        trees = self.model_.make_inspector().extract_all_trees()
+        index = {n: i for i, n in enumerate(self.names_)}
         attrs: dict[str, list] = {k: [] for k in (
             "nodes_treeids", "nodes_nodeids", "nodes_featureids", "nodes_values", "nodes_modes",
             "nodes_truenodeids", "nodes_falsenodeids", "nodes_missing_value_tracks_true",
@@ -118,13 +119,13 @@ class RandomForest:
 
         ensemble = helper.make_node(
             "TreeEnsembleClassifier", ["features"], ["label", "probabilities"], domain="ai.onnx.ml",
-            classlabels_int64s=list(range(self.n_classes)), post_transform="NONE", **attrs,
+            classlabels_int64s=list(range(self.n_classes_)), post_transform="NONE", **attrs,
         )
         graph = helper.make_graph(
             [ensemble], "random_forest",
-            [helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, len(self.names)])],
+            [helper.make_tensor_value_info("features", TensorProto.FLOAT, [None, len(self.names_)])],
             [helper.make_tensor_value_info("label", TensorProto.INT64, [None]),
-             helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, self.n_classes])],
+             helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [None, self.n_classes_])],
         )
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
                                                         helper.make_opsetid("ai.onnx.ml", 3)])
@@ -135,8 +136,8 @@ class RandomForest:
     def _leaf_probs(self, leaf) -> list[tuple[int, float]]:
         probs = list(leaf.value.probability)
         # TF-DF's label dictionary can hold an out-of-vocabulary slot before the classes
-        if len(probs) == self.n_classes + 1:
+        if len(probs) == self.n_classes_ + 1:
             probs = probs[1:]
-        if len(probs) != self.n_classes:
-            raise ValueError(f"leaf has {len(probs)} class probabilities, expected {self.n_classes}")
+        if len(probs) != self.n_classes_:
+            raise ValueError(f"leaf has {len(probs)} class probabilities, expected {self.n_classes_}")
         return list(enumerate(probs))

@@ -40,10 +40,7 @@ def summarise(dataset: Dataset, limit: int | None = None) -> DatasetSummary:
     """Read every curve of a dataset (or the first ``limit``) and summarise it."""
     classes: Counter = Counter()
     points, spans = [], []
-    total = limit
-    if total is None and dataset.kind == "catalina":  # one light curve per catalogue line
-        total = len(dataset.catalogue_labels())
-    bar = tqdm(dataset.iter_lightcurves(limit=limit), total=total, desc=f"reading {dataset.name}",
+    bar = tqdm(dataset.iter_lightcurves(limit=limit), total=dataset.count(limit), desc=f"reading {dataset.name}",
                unit="curve", disable=None, leave=False)
     for lc in bar:
         classes[lc.label or "(unlabelled)"] += 1

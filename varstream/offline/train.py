@@ -1,7 +1,10 @@
 """``varstream train``: features → split → balance + GP augmentation → RF, MLP, GRU → ONNX + cards.
 
 Deterministic for a seed. The held-out test split is written to ``split.json`` beside the models
-so that ``varstream evaluate`` scores exactly the stars no model saw.
+so that ``varstream evaluate`` scores exactly the stars no model saw. Each model is described by a
+:class:`ModelSpec` (its input and how to build its trainer); :func:`train` is one loop over them:
+fit, export to ONNX, load the file back through the serving loader
+(:func:`~varstream.inference.load_classifier`) for the parity check, write the card.
 """
 
 from __future__ import annotations
@@ -11,66 +14,32 @@ import logging
 import os
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from varstream import __version__
+from varstream.inference import load_classifier
 from varstream.lightcurve import FEATURE_VERSION, PipelineConfig
 from varstream.lightcurve.loaders.dataset import Dataset, open_dataset
 from varstream.lightcurve.taxonomy import CATALINA_CLASSES
-from varstream.modelcard import ModelCard, sha256_file
+from varstream.modelcard import EnsembleCard, ModelCard, sha256_file
 from varstream.offline.augment import augment
+from varstream.offline.feature_cache import FeatureTable, dataset_table, featurise_curves
 from varstream.offline.metrics import classification_report
-from varstream.offline.nn import MLP, GRUNet, NetConfig
+from varstream.offline.nn import MLP, GRUNet
 from varstream.offline.rf import RandomForest
 from varstream.offline.split import balance_plan, stratified_split
-from varstream.offline.table import FeatureTable, dataset_table, featurise_curves
+from varstream.offline.train_config import MODEL_NAMES, NetConfig, TrainConfig
 
 log = logging.getLogger(__name__)
 
-ALL_MODELS = ("rf", "mlp", "gru", "baseline_rf")
 ENSEMBLE_MEMBERS = ("rf", "mlp", "gru")
-
-
-@dataclass
-class TrainConfig:
-    """Everything that decides a training run.
-
-    Attributes:
-        models: which models to train (``rf``, ``mlp``, ``gru``, ``baseline_rf`` = the reference
-            study's RF on catch22 of the time-ordered magnitudes only).
-        classes: classes to learn (default: every class with at least ``min_class_count``
-            featurised stars; uncertain ASAS-SN classes ``X:`` count as ``X``).
-        cap: training stars kept per class at most (the big classes are subsampled).
-        floor: classes with fewer training stars get GP-synthetic curves up to this number.
-        augment: make synthetic curves (training fold only).
-        compare_augmentation: also train an RF without augmentation and report both figures.
-        rf_trees, rf_max_depth, rf_min_examples: forest size; the defaults keep the ONNX file near
-            8 MB (300 trees of depth 20 score ~0.015 higher in macro F1 at 32 MB).
-        limit: use only the first ``limit`` curves of the dataset (smoke tests).
-    """
-
-    models: tuple[str, ...] = ALL_MODELS
-    classes: tuple[str, ...] | None = None
-    min_class_count: int = 10
-    cap: int = 3000
-    floor: int = 600
-    augment: bool = True
-    compare_augmentation: bool = False
-    seed: int = 0
-    val_fraction: float = 0.15
-    test_fraction: float = 0.15
-    rf_trees: int = 100
-    rf_max_depth: int = 16
-    rf_min_examples: int = 5
-    mlp: NetConfig = field(default_factory=NetConfig)
-    gru: NetConfig = field(default_factory=lambda: NetConfig(batch_size=128, epochs=40, patience=6))
-    jobs: int = 0
-    limit: int | None = None
+#: Real training rows checked for ONNX parity at least (test rows first, then validation rows).
+PARITY_ROWS = 500
 
 
 def _versions() -> dict[str, str]:
@@ -86,10 +55,6 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def normalise_label(label: str) -> str:
-    return label.strip().rstrip(":")
-
-
 def _class_order(counts: Counter, config: TrainConfig) -> list[str]:
     if config.classes:
         return list(config.classes)
@@ -100,6 +65,10 @@ def _class_order(counts: Counter, config: TrainConfig) -> list[str]:
 
 @dataclass
 class Prepared:
+    """The training material: the class order, the full feature table and its data hash, the
+    three parts of the split (train = balanced real rows + synthetic rows), their class indices,
+    how many synthetic curves each class got, and the real training rows alone."""
+
     classes: list[str]
     table: FeatureTable
     data_hash: str
@@ -112,13 +81,41 @@ class Prepared:
     n_synthetic: dict[str, int]
     train_real: FeatureTable
 
+    def indices(self, labels: np.ndarray) -> np.ndarray:
+        index = {c: i for i, c in enumerate(self.classes)}
+        return np.array([index[c] for c in labels], dtype=np.int64)
+
+
+def _synthetic_rows(dataset: Dataset, table: FeatureTable, train_rows: np.ndarray, needed: dict[str, int],
+                    config: TrainConfig, jobs: int) -> FeatureTable | None:
+    """GP-synthetic curves of the classes in ``needed`` from real training stars, featurised."""
+    rng = np.random.default_rng(config.seed)
+    train_ids = table.object_ids[train_rows]
+    train_labels = table.labels[train_rows]
+    wanted = {c: set(train_ids[train_labels == c].tolist()) for c in needed}
+    template_ids = set(rng.choice(sorted(train_ids.tolist()), size=min(config.augment_templates, train_ids.size),
+                                  replace=False).tolist())
+    sources: dict[str, list] = {c: [] for c in needed}
+    templates = []
+    for lc in dataset.iter_lightcurves(ids=set().union(*wanted.values()) | template_ids):
+        if lc.label in wanted and lc.object_id in wanted[lc.label]:
+            sources[lc.label].append(lc)
+        if lc.object_id in template_ids:
+            templates.append(lc)
+    synthetic = []
+    for i, (label, count) in enumerate(sorted(needed.items())):
+        synthetic += augment(sources[label], templates, count, seed=config.seed + i)
+    if not synthetic:
+        return None
+    aug = featurise_curves(synthetic, PipelineConfig(), jobs, total=len(synthetic), desc="synthetic features")
+    return aug.subset(np.flatnonzero(aug.ok))
+
 
 def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None) -> Prepared:
     """Features, split, balancing and augmentation of a dataset for training."""
     jobs = config.jobs or os.cpu_count() or 1
     table, data_hash = dataset_table(dataset, cache_dir, jobs, PipelineConfig(), limit=config.limit)
-    labels = np.array([normalise_label(x) for x in table.labels])
-    table.labels = labels
+    labels = table.labels
     usable = table.ok & (labels != "")
     classes = _class_order(Counter(labels[usable].tolist()), config)
     if len(classes) < 2:
@@ -126,41 +123,21 @@ def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None
     rows = np.flatnonzero(usable & np.isin(labels, classes))
     split = stratified_split(labels[rows], config.val_fraction, config.test_fraction, config.seed)
     train_rows, val_rows, test_rows = rows[split.train], rows[split.val], rows[split.test]
-    assert not (set(train_rows) & set(val_rows) | set(train_rows) & set(test_rows) | set(val_rows) & set(test_rows))
 
     keep, needed = balance_plan(labels[train_rows], config.cap, config.floor)
     train_real = table.subset(train_rows[keep])
     parts = [train_real]
     made: dict[str, int] = {}
     if config.augment and needed:
-        rng = np.random.default_rng(config.seed)
-        train_ids = set(table.object_ids[train_rows].tolist())
-        wanted = {c: set(table.object_ids[train_rows][labels[train_rows] == c].tolist()) for c in needed}
-        template_ids = set(rng.choice(sorted(train_ids), size=min(400, len(train_ids)), replace=False).tolist())
-        sources: dict[str, list] = {c: [] for c in needed}
-        templates = []
-        all_wanted = set().union(*wanted.values()) | template_ids
-        for lc in dataset.iter_lightcurves(ids=all_wanted) if dataset.kind == "catalina" else dataset.iter_lightcurves():
-            if lc.object_id not in all_wanted:
-                continue
-            label = normalise_label(lc.label or "")
-            if label in wanted and lc.object_id in wanted[label]:
-                sources[label].append(lc.with_values(label=label))
-            if lc.object_id in template_ids:
-                templates.append(lc)
-        synthetic = []
-        for i, (label, count) in enumerate(sorted(needed.items())):
-            synthetic += augment(sources[label], templates, count, seed=config.seed + i)
-        if synthetic:
-            aug = featurise_curves(synthetic, PipelineConfig(), jobs, total=len(synthetic), desc="synthetic features")
-            aug = aug.subset(np.flatnonzero(aug.ok))
+        aug = _synthetic_rows(dataset, table, train_rows, needed, config, jobs)
+        if aug is not None:
             made = dict(Counter(aug.labels.tolist()))
             parts.append(aug)
     train = FeatureTable.concat(parts) if len(parts) > 1 else parts[0]
-    index = {c: i for i, c in enumerate(classes)}
-    return Prepared(classes, table, data_hash, train, table.subset(val_rows), table.subset(test_rows),
-                    np.array([index[c] for c in train.labels]), np.array([index[c] for c in labels[val_rows]]),
-                    np.array([index[c] for c in labels[test_rows]]), made, train_real)
+    prep = Prepared(classes, table, data_hash, train, table.subset(val_rows), table.subset(test_rows),
+                    np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), made, train_real)
+    prep.y_train, prep.y_val, prep.y_test = (prep.indices(t.labels) for t in (prep.train, prep.val, prep.test))
+    return prep
 
 
 def _class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
@@ -177,13 +154,104 @@ def _prior_ratio(prep: Prepared) -> np.ndarray:
     return np.array([(real[c] / n_real) / max(trained[c] / n_train, 1e-12) for c in prep.classes])
 
 
-def _parity(onnx_bytes: bytes, feed_name: str, x: np.ndarray, native: np.ndarray) -> float:
-    import onnxruntime as ort
+# ---------------------------------------------------------------- the models
 
-    sess = ort.InferenceSession(onnx_bytes, providers=["CPUExecutionProvider"])
-    out = sess.run(None, {feed_name: x.astype(np.float32)})
-    probs = next(o for o in out if o.ndim == 2 and o.dtype.kind == "f")
-    return float(np.max(np.abs(probs - native)))
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model of ``varstream train``: its input, its columns and how to build and fit it.
+
+    Attributes:
+        kind: ``features`` (feature vectors; ``columns`` picks the input columns, None = all) or
+            ``sequence`` (phase-folded GRU sequences).
+        build: the trainer from the run's settings (constructors store settings only).
+        fit_args: the extra keyword arguments of ``trainer.fit(X, y, **fit_args)``.
+        describe: what the card records about the training settings.
+    """
+
+    kind: str
+    build: Callable[[TrainConfig], Any]
+    fit_args: Callable[[Prepared, list[int] | None], dict]
+    describe: Callable[[TrainConfig, Any], dict]
+    columns: Callable[[tuple[str, ...]], list[int]] | None = None
+
+    def inputs(self, t: FeatureTable, columns: list[int] | None) -> np.ndarray:
+        if self.kind == "sequence":
+            return t.seq
+        return t.X if columns is None else t.X[:, columns]
+
+
+def _rf_fit_args(prep: Prepared, columns: list[int] | None) -> dict:
+    names = list(prep.table.names)
+    return {"feature_names": names if columns is None else [names[i] for i in columns],
+            "n_classes": len(prep.classes)}
+
+
+def _net_fit_args(spec_kind: str) -> Callable[[Prepared, list[int] | None], dict]:
+    def args(prep: Prepared, columns: list[int] | None) -> dict:
+        val = prep.val.seq if spec_kind == "sequence" else prep.val.X
+        return {"x_val": val, "y_val": prep.y_val, "n_classes": len(prep.classes),
+                "class_weight": _class_weights(prep.y_train, len(prep.classes)), "prior_ratio": _prior_ratio(prep)}
+    return args
+
+
+def _rf_describe(config: TrainConfig, _model) -> dict:
+    return {"trees": config.rf_trees, "max_depth": config.rf_max_depth, "min_examples": config.rf_min_examples}
+
+
+def _net_describe(net_config: Callable[[TrainConfig], NetConfig]) -> Callable[[TrainConfig, Any], dict]:
+    return lambda config, net: {"temperature": net.temperature_, "prior_alpha": net.prior_alpha_,
+                                "history": net.history_, **asdict(net_config(config))}
+
+
+def _forest(config: TrainConfig) -> RandomForest:
+    return RandomForest(config.rf_trees, config.rf_max_depth, config.rf_min_examples, seed=config.seed)
+
+
+MODELS: dict[str, ModelSpec] = {  # keyed like MODEL_NAMES
+    "rf": ModelSpec("features", _forest, _rf_fit_args,
+                    lambda c, m: {**_rf_describe(c, m), "columns": "all features"}),
+    "baseline_rf": ModelSpec("features", _forest, _rf_fit_args,
+                             lambda c, m: {**_rf_describe(c, m), "columns": "catch22 of the time-ordered magnitudes"},
+                             columns=lambda names: [i for i, n in enumerate(names) if n.startswith("c22time_")]),
+    "mlp": ModelSpec("features", lambda c: MLP(c.mlp), _net_fit_args("features"), _net_describe(lambda c: c.mlp)),
+    "gru": ModelSpec("sequence", lambda c: GRUNet(c.gru), _net_fit_args("sequence"), _net_describe(lambda c: c.gru)),
+}
+
+
+def _parity_rows(prep: Prepared) -> FeatureTable:
+    """Real held-out rows for the ONNX parity check: the test rows, topped up with validation rows."""
+    rows = FeatureTable.concat([prep.test, prep.val])
+    return rows.subset(np.arange(min(len(rows), max(PARITY_ROWS, len(prep.test)))))
+
+
+def _fit_and_export(name: str, spec: ModelSpec, prep: Prepared, config: TrainConfig, out: Path,
+                    common: dict) -> tuple[ModelCard, np.ndarray]:
+    """Fit one model, export it, check the exported file through the serving loader, write its
+    card; returns the card and the native test-split probabilities."""
+    names = prep.table.names
+    columns = spec.columns(names) if spec.columns else None
+    model = spec.build(config).fit(spec.inputs(prep.train, columns), prep.y_train, **spec.fit_args(prep, columns))
+    path = out / f"{name}.onnx"
+    path.write_bytes(model.to_onnx().SerializeToString())
+    native_test = model.predict_proba(spec.inputs(prep.test, columns))
+    metrics = classification_report(native_test, prep.y_test, prep.classes)
+    card = ModelCard(name=name, kind=spec.kind, onnx_file=path.name, sha256=sha256_file(path), metrics=metrics,
+                     feature_names=list(names) if columns is None else [names[i] for i in columns],
+                     input_columns=columns or [],
+                     sequence_length=int(prep.table.seq.shape[1]) if spec.kind == "sequence" else 0,
+                     training={"seconds": round(model.train_seconds_, 1), **_jsonable(spec.describe(config, model))},
+                     **common)
+    if spec.kind == "sequence":
+        card.feature_names = []
+    card.write(out)
+    par = _parity_rows(prep)
+    served = load_classifier(out, name).predict_proba(par.X, par.seq)      # the stream's own loader
+    card.parity_max_abs_diff = float(np.max(np.abs(served - model.predict_proba(spec.inputs(par, columns)))))
+    card.write(out)
+    log.info("%s: test macro F1 %.3f, ECE %.3f, parity %.1e, %.0f s", name, metrics["macro_f1"], metrics["ece"],
+             card.parity_max_abs_diff, model.train_seconds_)
+    return card, native_test
 
 
 def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = TrainConfig(),
@@ -191,18 +259,19 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
     """Train, export and describe the models; returns the training report (also written to
     ``out_dir/training_report.json``)."""
     started = time.perf_counter()
+    unknown = [m for m in config.models if m not in MODELS]
+    if unknown:
+        raise ValueError(f"unknown model {unknown[0]!r}; choose from {MODEL_NAMES}")
     dataset = open_dataset(dataset_dir)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     prep = prepare(dataset, config, cache_dir)
-    classes, names = prep.classes, list(prep.table.names)
-    n_classes = len(classes)
+    classes = prep.classes
     log.info("classes %s; train %d (of which synthetic %s), val %d, test %d", classes, len(prep.train),
              prep.n_synthetic, len(prep.val), len(prep.test))
-    version = f"{__version__}+{prep.data_hash[:8]}"
-    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    common = dict(classes=classes, version=version, feature_version=FEATURE_VERSION, data_hash=prep.data_hash,
-                  dataset=f"{dataset.name} ({dataset.kind} layout)", created=created, versions=_versions())
+    common = dict(classes=classes, version=f"{__version__}+{prep.data_hash[:8]}", feature_version=FEATURE_VERSION,
+                  data_hash=prep.data_hash, dataset=f"{dataset.name} ({dataset.kind} layout)",
+                  created=datetime.now(timezone.utc).isoformat(timespec="seconds"), versions=_versions())
     report: dict[str, Any] = {
         "dataset": str(dataset.path), "data_hash": prep.data_hash, "feature_version": FEATURE_VERSION,
         "classes": classes, "config": _jsonable(asdict(config)),
@@ -210,67 +279,27 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
                    "val": dict(Counter(prep.val.labels.tolist())), "test": dict(Counter(prep.test.labels.tolist()))},
         "models": {},
     }
-    parity_rows = slice(0, max(500, len(prep.test)))
+    cards: dict[str, ModelCard] = {}
     probs_test: dict[str, np.ndarray] = {}
-
-    def finish(name: str, kind: str, onnx_model, native_test: np.ndarray, feed: str, x_parity: np.ndarray,
-               native_parity: np.ndarray, seconds: float, extra: dict, columns: list[int] | None = None) -> None:
-        data = onnx_model.SerializeToString()
-        path = out / f"{name}.onnx"
-        path.write_bytes(data)
-        metrics = classification_report(native_test, prep.y_test, classes)
-        card = ModelCard(name=name, kind=kind, onnx_file=path.name, sha256=sha256_file(path), metrics=metrics,
-                         parity_max_abs_diff=_parity(data, feed, x_parity, native_parity),
-                         feature_names=[names[i] for i in columns] if columns else (names if kind == "features" else []),
-                         input_columns=columns or [], sequence_length=int(prep.table.seq.shape[1]) if kind == "sequence" else 0,
-                         training={"seconds": round(seconds, 1), **extra}, **common)
-        card.write(out)
-        probs_test[name] = native_test
-        report["models"][name] = {"macro_f1": metrics["macro_f1"], "balanced_accuracy": metrics["balanced_accuracy"],
-                                  "ece": metrics["ece"], "parity_max_abs_diff": card.parity_max_abs_diff,
-                                  "seconds": round(seconds, 1)}
-        log.info("%s: test macro F1 %.3f, ECE %.3f, %.0f s", name, metrics["macro_f1"], metrics["ece"], seconds)
-
-    # parity rows: test rows, topped up with validation rows to reach 500 when the test split is small
-    par = FeatureTable.concat([prep.test, prep.val]).subset(np.arange(min(len(prep.test) + len(prep.val),
-                                                                        parity_rows.stop)))
     for name in config.models:
-        if name in ("rf", "baseline_rf"):
-            columns = list(range(len(names))) if name == "rf" else [i for i, n in enumerate(names) if n.startswith("c22time_")]
-            rf = RandomForest(config.rf_trees, config.rf_max_depth, config.rf_min_examples, seed=config.seed)
-            rf.fit(prep.train.X[:, columns], prep.y_train, [names[i] for i in columns], n_classes)
-            finish(name, "features", rf.to_onnx(), rf.predict_proba(prep.test.X[:, columns]), "features",
-                   par.X[:, columns], rf.predict_proba(par.X[:, columns]), rf.train_seconds,
-                   {"trees": config.rf_trees, "max_depth": config.rf_max_depth, "min_examples": config.rf_min_examples,
-                    "columns": "all features" if name == "rf" else "catch22 of the time-ordered magnitudes"},
-                   None if name == "rf" else columns)
-        elif name in ("mlp", "gru"):
-            # the MLP reads feature vectors, the GRU phase-folded sequences; kind = input name
-            net_class, net_config, kind = (MLP, config.mlp, "features") if name == "mlp" else \
-                (GRUNet, config.gru, "sequence")
+        cards[name], probs_test[name] = _fit_and_export(name, MODELS[name], prep, config, out, common)
+        m = cards[name].metrics
+        report["models"][name] = {"macro_f1": m["macro_f1"], "balanced_accuracy": m["balanced_accuracy"],
+                                  "ece": m["ece"], "parity_max_abs_diff": cards[name].parity_max_abs_diff,
+                                  "seconds": cards[name].training["seconds"]}
 
-            inputs = _feature_input if kind == "features" else _sequence_input
-
-            net = net_class(n_classes, net_config).fit(inputs(prep.train), prep.y_train, inputs(prep.val), prep.y_val,
-                                                       _class_weights(prep.y_train, n_classes), _prior_ratio(prep))
-            finish(name, kind, net.to_onnx(), net.predict_proba(inputs(prep.test)), kind, inputs(par),
-                   net.predict_proba(inputs(par)), net.train_seconds,
-                   {"temperature": net.temperature, "prior_alpha": net.prior_alpha, **_jsonable(asdict(net_config))})
-        else:
-            raise ValueError(f"unknown model {name!r}; choose from {ALL_MODELS}")
-
-    members = [m for m in ENSEMBLE_MEMBERS if m in probs_test]
+    members = [m for m in ENSEMBLE_MEMBERS if m in cards]
     if len(members) >= 2:
-        ens = classification_report(np.mean([probs_test[m] for m in members], axis=0), prep.y_test, classes)
+        EnsembleCard(members, member_sha256={m: cards[m].sha256 for m in members}).write(out)
+        ensemble = load_classifier(out)
+        ens = classification_report(np.tensordot(ensemble.weights, np.stack([probs_test[m] for m in members]),
+                                                 axes=1), prep.y_test, classes)
         report["models"]["ensemble"] = {"members": members, "macro_f1": ens["macro_f1"],
                                         "balanced_accuracy": ens["balanced_accuracy"], "ece": ens["ece"]}
-        (out / "ensemble.json").write_text(json.dumps({"members": members, "combine": "mean of probabilities"}) + "\n")
 
     if config.compare_augmentation and "rf" in config.models and prep.n_synthetic:
-        rf = RandomForest(config.rf_trees, config.rf_max_depth, config.rf_min_examples, seed=config.seed)
-        index = {c: i for i, c in enumerate(classes)}
-        y_real = np.array([index[c] for c in prep.train_real.labels])
-        rf.fit(prep.train_real.X, y_real, names, n_classes)
+        rf = _forest(config).fit(prep.train_real.X, prep.indices(prep.train_real.labels),
+                                 **_rf_fit_args(prep, None))
         without = classification_report(rf.predict_proba(prep.test.X), prep.y_test, classes)
         report["augmentation"] = {"rf_macro_f1_with": report["models"]["rf"]["macro_f1"],
                                   "rf_macro_f1_without": without["macro_f1"],
@@ -284,17 +313,9 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
     return report
 
 
-def _feature_input(t: FeatureTable) -> np.ndarray:
-    return t.X
-
-
-def _sequence_input(t: FeatureTable) -> np.ndarray:
-    return t.seq
-
-
 def _jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items() if k != "history" or v}
+        return {k: _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_jsonable(v) for v in obj]
     if isinstance(obj, (np.integer,)):

@@ -7,7 +7,8 @@ survives restarts. Users with a real Kafka cluster point varstream at it instead
 
 Measured with confluent-kafka against tansu 0.6: a consumer group's first join takes ~23 s with
 librdkafka's defaults and ~3 s with ``session.timeout.ms=6000, max.poll.interval.ms=10000``
-(:data:`FAST_GROUP_JOIN`); a direct ``assign()`` reads at once.
+(the stream's :data:`~varstream.stream.settings.CONSUMER_DEFAULTS`); a direct ``assign()`` reads
+at once.
 """
 
 from __future__ import annotations
@@ -23,10 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger(__name__)
-
-
-#: Consumer settings that make group joins fast on tansu (see the module notes).
-FAST_GROUP_JOIN = {"session.timeout.ms": 6000, "max.poll.interval.ms": 10000}
 
 
 def serve_forever(broker: EmbeddedBroker) -> int:

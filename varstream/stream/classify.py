@@ -1,14 +1,12 @@
-"""The stream's science step: star states in, classification records out (no Kafka here).
+"""The stream's science step: star curves in, classification records out (no Kafka here).
 
 Each star's accumulated curve goes through the shared pipeline
 (:func:`~varstream.lightcurve.pipeline.featurise`, the very function the training used) and the
-ONNX models score all due stars in one batch.
+classifier of :func:`~varstream.inference.load_classifier` scores all due stars in one batch.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -17,22 +15,12 @@ from typing import Iterable
 
 import numpy as np
 
-from varstream.inference import Ensemble, ModelIntegrityError, OnnxClassifier, load_models
+from varstream.inference import ENSEMBLE, load_classifier
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.pipeline import Featurised, PipelineConfig, featurise
 from varstream.lightcurve.types import LightCurve
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ClassifierInfo:
-    """What the ``classifier`` field of a classification says about the model."""
-
-    name: str
-    version: str
-    model_sha256: str
-    feature_version: str
 
 
 @dataclass
@@ -49,32 +37,13 @@ class Outcome:
 
 
 class StreamClassifier:
-    """A model (one ONNX model or the ensemble of ``ensemble.json``) with the pipeline settings."""
+    """A classifier (one ONNX model or the ensemble) with the pipeline settings it was trained with."""
 
-    def __init__(self, models_dir: str | Path, model: str = "ensemble", config: PipelineConfig = PipelineConfig()) -> None:
-        models_dir = Path(models_dir)
+    def __init__(self, models_dir: str | Path, model: str = ENSEMBLE, config: PipelineConfig = PipelineConfig()) -> None:
         self.config = config
-        if model == "ensemble":
-            spec = json.loads((models_dir / "ensemble.json").read_text())
-            members = load_models(models_dir, tuple(spec["members"]))
-            missing = [m for m in spec["members"] if m not in members]
-            if missing:
-                raise ModelIntegrityError(f"{models_dir}: ensemble members without a model card: {missing}")
-            self.members = [members[m] for m in spec["members"]]
-            self._ensemble = Ensemble(self.members)
-            digest = hashlib.sha256(",".join(f"{m.card.name}:{m.card.sha256}" for m in self.members).encode())
-            versions = sorted({m.card.version for m in self.members})
-            self.info = ClassifierInfo("ensemble(" + "+".join(m.card.name for m in self.members) + ")",
-                                       "/".join(versions), digest.hexdigest(), self.members[0].card.feature_version)
-        else:
-            card = models_dir / f"{model}.card.json"
-            if not card.exists():
-                raise FileNotFoundError(f"no model card {card}")
-            self.members = [OnnxClassifier.load(card)]
-            self._ensemble = Ensemble(self.members, name=model)
-            c = self.members[0].card
-            self.info = ClassifierInfo(c.name, c.version, c.sha256, c.feature_version)
-        self.classes = self._ensemble.classes
+        self.model = load_classifier(models_dir, model)
+        self.info = self.model.info
+        self.classes = self.model.classes
 
     def classify(self, curves: Iterable[LightCurve], deadline: float | None = None) -> list[Outcome]:
         """Featurise the curves in order — stopping once ``time.perf_counter()`` passes
@@ -97,8 +66,7 @@ class StreamClassifier:
         if ok:
             x = np.stack([o.featurised.features.values for o in ok])
             seq = np.stack([o.featurised.sequence for o in ok])
-            probs = self._ensemble.predict_proba(x, seq)
-            for o, p in zip(ok, probs):
+            for o, p in zip(ok, self.model.predict_proba(x, seq)):
                 o.probabilities = p
         return outcomes
 
@@ -107,11 +75,13 @@ class StreamClassifier:
         """The ``Classification`` record (see ``schemas/classification.avsc``) of a scored star."""
         f = outcome.featurised
         probs = outcome.probabilities
+        info = self.info
         return {
             "object_id": outcome.object_id,
             "alert_id": alert_id,
-            "classifier": {"name": self.info.name, "version": self.info.version,
-                           "model_sha256": self.info.model_sha256, "feature_version": self.info.feature_version},
+            "classifier": {"name": info.name, "version": info.version, "model_sha256": info.model_sha256,
+                           "feature_version": info.feature_version,
+                           "members": [{"name": n, "onnx_sha256": h} for n, h in info.members]},
             "probabilities": [{"label": c, "probability": float(p)} for c, p in zip(self.classes, probs)],
             "predicted_class": self.classes[int(np.argmax(probs))],
             "n_points": int(f.n_points),

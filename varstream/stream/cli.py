@@ -45,9 +45,10 @@ def _dataset(path: Path | None):
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from varstream.inference import ModelIntegrityError, default_models_dir
-    from varstream.stream.app import DeliveryError, ServeSettings, StreamApp, install_signal_handlers
+    from varstream.stream.app import DeliveryError, StreamApp, install_signal_handlers
     from varstream.stream.kafka import Topics
     from varstream.stream.policy import ReclassifyPolicy
+    from varstream.stream.settings import ServeSettings
 
     logging.getLogger().setLevel(args.log_level.upper())
     kafka, wire = _kafka(args)
@@ -148,9 +149,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if result.complete else 1
 
 
+def _default(cls, name: str):
+    """The default of a dataclass field (the one place a setting's default is written)."""
+    f = cls.__dataclass_fields__[name]
+    return f.default
+
+
 def add_stream_commands(sub) -> None:
     """Register the stream subcommands on the main parser's subparsers."""
+    from varstream.stream.kafka import Topics
     from varstream.stream.policy import ReclassifyPolicy
+    from varstream.stream.settings import ServeSettings
 
     default_consumers = lambda: max(1, min(4, os.cpu_count() or 1))  # noqa: E731 (one per core, at most 4)
 
@@ -162,11 +171,15 @@ def add_stream_commands(sub) -> None:
                                    "publish classifications; bad alerts go to the dead-letter topic. Start more "
                                    "processes with the same --group to scale out. SIGTERM stops it cleanly.")
     _kafka_args(p)
-    p.add_argument("--group", default="varstream", help="consumer group; also names the changelog topic (default varstream)")
-    p.add_argument("--input-topic", default="alerts", help="alert topic (default alerts)")
-    p.add_argument("--output-topic", default="classifications", help="classification topic (default classifications)")
-    p.add_argument("--deadletter-topic", default="alerts-deadletter", help="dead-letter topic (default alerts-deadletter)")
-    p.add_argument("--partitions", type=int, default=4, help="partitions of topics created here (default 4)")
+    t = Topics()
+    p.add_argument("--group", default=t.group, help=f"consumer group; also names the changelog topic (default {t.group})")
+    p.add_argument("--input-topic", default=t.alerts, help=f"alert topic (default {t.alerts})")
+    p.add_argument("--output-topic", default=t.classifications,
+                   help=f"classification topic (default {t.classifications})")
+    p.add_argument("--deadletter-topic", default=t.deadletter, help=f"dead-letter topic (default {t.deadletter})")
+    partitions = _default(ServeSettings, "partitions")
+    p.add_argument("--partitions", type=int, default=partitions,
+                   help=f"partitions of topics created here (default {partitions})")
     p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
     p.add_argument("--model", default="ensemble", help="model name in DIR, or 'ensemble' (default)")
     p.add_argument("--min-new-points", type=int, default=d.min_new_points, metavar="K",
@@ -177,13 +190,15 @@ def add_stream_commands(sub) -> None:
                    help=f"reclassify a star whose oldest unclassified point is S seconds old (default {d.max_delay_s})")
     p.add_argument("--idle", type=float, default=d.idle_s, metavar="S",
                    help=f"reclassify a star whose alerts paused for S seconds (default {d.idle_s})")
-    p.add_argument("--max-batch", type=int, default=1000, help="alerts per poll at most (default 1000)")
-    p.add_argument("--classify-budget", type=float, default=0.5, metavar="S",
+    max_batch, budget, catchup = (_default(ServeSettings, n) for n in ("max_batch", "classify_budget_s",
+                                                                       "catchup_lag_s"))
+    p.add_argument("--max-batch", type=int, default=max_batch, help=f"alerts per poll at most (default {max_batch})")
+    p.add_argument("--classify-budget", type=float, default=budget, metavar="S",
                    help="seconds of reclassification per poll at most; under overload stars wait their turn, "
-                        "oldest first, and each classification then covers more new points (default 0.5)")
-    p.add_argument("--catchup-lag", type=float, default=1.0, metavar="S",
+                        f"oldest first, and each classification then covers more new points (default {budget})")
+    p.add_argument("--catchup-lag", type=float, default=catchup, metavar="S",
                    help="behind the input by more than S seconds: reclassify only stale stars until caught up "
-                        "(default 1.0)")
+                        f"(default {catchup})")
     p.add_argument("--metrics-port", type=int, default=9108, help="Prometheus /metrics port (default 9108; 0 any free, -1 off)")
     p.add_argument("--metrics-address", default="127.0.0.1", help="address the metrics server binds (default 127.0.0.1)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))

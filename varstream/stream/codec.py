@@ -1,7 +1,7 @@
 """Avro encoding of the stream's messages, with the schemas of ``schemas/``.
 
 Messages are schemaless Avro by default (the bytes of one record, no header): both ends know the
-schema. With a Confluent Schema Registry (see :mod:`varstream.stream.registry`) they carry the
+schema. With a Confluent Schema Registry (see :mod:`varstream.stream.wire`) they carry the
 Confluent wire format instead: a zero byte, the 4-byte big-endian schema id, then the record.
 
 Timestamps (``timestamp-millis``) are handled as integer milliseconds since the Unix epoch (UTC)

@@ -55,7 +55,7 @@ class ReclassifyPolicy:
         if not star.pending or star.pending_since is None:
             return None
         done = star.classified.n_observations if star.classified else 0
-        if not backlog and star.pending_changes >= self.points_needed(done):
+        if not backlog and star.pending_observations >= self.points_needed(done):
             return "growth"
         if now - star.pending_since >= self.max_delay_s:
             return "stale"

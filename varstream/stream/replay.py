@@ -2,9 +2,10 @@
 
 Every observation of every star becomes one alert (keyed by the star's id), and all alerts go
 out in observation-time order across stars, as a survey would have sent them. ASAS-SN points
-carry their band (V or g, labelled by the loader's era separation); Catalina points are ``CV``.
-Non-detections and junk photometry (errors over the pipeline's ``max_error``, non-finite values)
-are not sent — surveys do not issue alerts for them — and are counted. Each alert carries the
+carry their band (V or g, labelled by the loader's era separation); Catalina points carry the
+curve's band, ``V``. Points the pipeline would not use (non-detections, junk photometry: the
+rules of :func:`~varstream.lightcurve.sanitize.point_problems`) are not sent — surveys do not issue
+alerts for them — and are counted by rule. Each alert carries the
 star's catalogue data (coordinates, Gaia parallax, distance) as a cross-matching broker would.
 
 Pacing: ``speed`` is observation time per wall-clock time (``speed=86400`` replays one day of
@@ -26,8 +27,9 @@ from typing import Iterator
 import numpy as np
 
 from varstream.lightcurve.loaders.dataset import open_dataset
-from varstream.lightcurve.sanitize import SanitizeConfig
+from varstream.lightcurve.sanitize import SanitizeConfig, count_problems, point_problems
 from varstream.lightcurve.types import LightCurve
+from varstream.stream.delivery import Delivery, DeliveryError
 from varstream.stream.kafka import KafkaConfig
 from varstream.stream.state import CATALOGUE_KEYS
 from varstream.stream.wire import WireFormat
@@ -51,10 +53,8 @@ class ReplayReport:
 
 
 def replay_curves(dataset: str | Path, stars: int | None = None) -> list[LightCurve]:
-    """The curves a replay sends: ASAS-SN with per-point bands (``era="bands"``), else as loaded."""
-    ds = open_dataset(dataset)
-    options = {"era": "bands"} if ds.kind == "asassn" else {}
-    return list(ds.iter_lightcurves(limit=stars, **options))
+    """The curves a replay sends, as the loader reads them (ASAS-SN points keep their own band)."""
+    return list(open_dataset(dataset).iter_lightcurves(limit=stars))
 
 
 def _catalogue(lc: LightCurve) -> dict | None:
@@ -69,11 +69,10 @@ def alerts_from_curve(lc: LightCurve, limits: SanitizeConfig = SanitizeConfig(),
     bands = lc.aux.get("band")
     catalogue = _catalogue(lc)
     out = []
-    with np.errstate(invalid="ignore"):
-        usable = (np.isfinite(lc.times) & np.isfinite(lc.mags) & np.isfinite(lc.errors) & (lc.errors > 0)
-                  & (lc.errors <= limits.max_error))
+    codes = point_problems(lc.times, lc.mags, lc.errors, limits)
+    usable = codes == 0
     if skipped is not None:
-        skipped["non_detection_or_bad"] += int((~usable).sum())
+        skipped.update(count_problems(codes))
     for i in np.flatnonzero(usable):
         mjd = float(lc.times[i])
         band = str(bands[i]) if bands is not None else lc.band
@@ -105,8 +104,6 @@ def replay(curves: list[LightCurve], kafka: KafkaConfig, topic: str = "alerts", 
     Raises:
         RuntimeError: alerts could not be delivered.
     """
-    from confluent_kafka import Producer
-
     wire = wire or WireFormat()
     report = report if report is not None else ReplayReport()
     alerts = list(time_ordered(curves, skipped=report.skipped))
@@ -115,13 +112,7 @@ def replay(curves: list[LightCurve], kafka: KafkaConfig, topic: str = "alerts", 
     for mjd, alert in alerts:
         times.setdefault(alert["object_id"], set()).add(mjd)
     report.observations = {k: len(v) for k, v in times.items()}
-    producer = Producer(kafka.producer())
-    failures: list[str] = []
-
-    def delivered(err, _msg) -> None:
-        if err is not None:
-            failures.append(str(err))
-
+    delivery = Delivery(kafka)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -139,24 +130,19 @@ def replay(curves: list[LightCurve], kafka: KafkaConfig, topic: str = "alerts", 
             target = max(target, i / rate)
         delay = target - (time.monotonic() - start)
         if delay > 0:
-            producer.poll(0)
+            delivery.poll(0)
             time.sleep(delay)
-        value = wire.encode("alert", alert, topic)
-        while True:
-            try:
-                producer.produce(topic, value, alert["object_id"].encode(), on_delivery=delivered)
-                break
-            except BufferError:
-                producer.poll(0.1)
-        producer.poll(0)
+        delivery.produce(topic, wire.encode("alert", alert, topic), alert["object_id"].encode())
         report.sent[alert["object_id"]] += 1
         if bar is not None:
             bar.update(1)
-    remaining = producer.flush(60)
-    if bar is not None:
-        bar.close()
+    try:
+        delivery.flush(60)
+    except DeliveryError as exc:
+        raise RuntimeError(f"replay: {exc}") from None
+    finally:
+        if bar is not None:
+            bar.close()
     report.seconds = time.monotonic() - start
-    if remaining or failures:
-        raise RuntimeError(f"replay: {remaining} alerts undelivered, {len(failures)} failed: {failures[:3]}")
     log.info("replayed %d alerts of %d stars in %.1f s", report.n_alerts, len(report.sent), report.seconds)
     return report

@@ -79,7 +79,7 @@ class StarState:
     obs_digest: int = 0
     catalogue_digest: int = 0                    # fingerprint of ``catalogue``, kept by set_catalogue
     classified: Classified | None = None
-    pending_changes: int = 0
+    pending_observations: int = 0                # accepted observations not yet classified
     pending_since: float | None = None          # wall seconds of the first unclassified change
     last_change: float = 0.0                     # wall seconds of the latest change
     first_pending_ingest_ms: int | None = None
@@ -120,9 +120,10 @@ class StarState:
             return False
         return self.classified is None or self.classified.digest != self.digest
 
-    def mark_pending(self, now: float, ingest_ms: int, alert_id: str) -> None:
-        """Record that an alert (Kafka timestamp ``ingest_ms``) changed the star at ``now`` (s)."""
-        self.pending_changes += 1
+    def mark_pending(self, now: float, ingest_ms: int, alert_id: str, observations: int = 1) -> None:
+        """Record that an alert (Kafka timestamp ``ingest_ms``) changed the star at ``now`` (s) by
+        ``observations`` accepted observations (0 when only its catalogue data changed)."""
+        self.pending_observations += observations
         if self.pending_since is None:
             self.pending_since = now
             self.first_pending_ingest_ms = ingest_ms
@@ -132,7 +133,7 @@ class StarState:
 
     def mark_classified(self, classified: Classified) -> None:
         self.classified = classified
-        self.pending_changes = 0
+        self.pending_observations = 0
         self.pending_since = None
         self.first_pending_ingest_ms = None
 
@@ -222,8 +223,8 @@ class PartitionStore:
         count = 0
         for state in self.stars.values():
             if state.pending:
-                state.pending_changes = max(1, len(state.observations) - (state.classified.n_observations
-                                                                          if state.classified else 0))
+                done = state.classified.n_observations if state.classified else 0
+                state.pending_observations = max(0, len(state.observations) - done)
                 state.pending_since = state.last_change = now
                 since = state.classified.publish_ms if state.classified else -1
                 newer = [o.ingest_ms for o in state.observations.values() if o.ingest_ms > since]

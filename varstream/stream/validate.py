@@ -1,7 +1,8 @@
 """Check a decoded alert and turn it into observations, or say exactly why it is rejected.
 
 A rejected alert goes whole to the dead-letter topic with a :class:`Rejection` (a machine-readable
-code and a message naming the alert and star). Earlier observations attached to an alert
+code and a message naming the alert and star; the photometric codes are
+:data:`~varstream.lightcurve.sanitize.POINT_RULES`). Earlier observations attached to an alert
 (``prev_sources``) are checked point by point: bad ones are dropped and counted, the rest kept.
 The limits are the pipeline's :class:`~varstream.lightcurve.sanitize.SanitizeConfig`, so the
 stream accepts exactly the points the offline cleaning would keep.
@@ -13,7 +14,15 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 
-from varstream.lightcurve.sanitize import SanitizeConfig
+import numpy as np
+
+from varstream.lightcurve.sanitize import (
+    POINT_RULES,
+    SanitizeConfig,
+    count_problems,
+    describe_problem,
+    point_problems,
+)
 
 #: Bands the shipped models can use (ASAS-SN V and g, Catalina's unfiltered V-calibrated CV) and
 #: the other common survey bands, which are accepted and kept but set aside by merge_bands when a
@@ -26,7 +35,7 @@ MAX_ID_LENGTH = 256
 
 @dataclass(frozen=True)
 class Rejection:
-    """Why an alert cannot be used: ``code`` (e.g. ``bad_error``) and a readable ``reason``."""
+    """Why an alert cannot be used: ``code`` (e.g. ``nonpositive_error``) and a readable ``reason``."""
 
     code: str
     reason: str
@@ -45,23 +54,24 @@ class ValidAlert:
 
 
 def check_source(src: dict, limits: SanitizeConfig) -> Rejection | None:
-    """The first problem with one observation, or None if it is usable."""
+    """The first problem with one observation, or None if it is usable.
+
+    The photometric rules and their codes are the pipeline's own
+    (:func:`~varstream.lightcurve.sanitize.point_problems`); only the band check is the stream's.
+    """
     mjd, mag, err, band = src.get("mjd"), src.get("mag"), src.get("mag_err"), src.get("band")
     if not isinstance(band, str) or band not in KNOWN_BANDS:
         return Rejection("unknown_band", f"unknown band {band!r} (known: {', '.join(sorted(KNOWN_BANDS))})")
+    values = []
     for name, value in (("mjd", mjd), ("mag", mag), ("mag_err", err)):
-        if not isinstance(value, float | int) or not math.isfinite(value):
+        if not isinstance(value, float | int) or isinstance(value, bool):
             return Rejection("nonfinite", f"{name} is {value!r}, not a finite number")
-    if err <= 0:
-        return Rejection("bad_error", f"mag_err {err} mag is not positive")
-    if err > limits.max_error:
-        return Rejection("large_error", f"mag_err {err} mag exceeds {limits.max_error} mag "
-                                        "(a non-detection or junk photometry)")
-    if not limits.min_time <= mjd <= limits.max_time:
-        return Rejection("absurd_time", f"mjd {mjd} outside [{limits.min_time}, {limits.max_time}] days")
-    if not limits.min_mag <= mag <= limits.max_mag:
-        return Rejection("absurd_mag", f"mag {mag} outside [{limits.min_mag}, {limits.max_mag}]")
-    return None
+        values.append(float(value))
+    code = int(point_problems(*(np.array([v]) for v in values), limits)[0])
+    if code == 0:
+        return None
+    rule = POINT_RULES[code - 1]
+    return Rejection(rule, describe_problem(rule, *values, limits))
 
 
 def validate_alert(alert: dict, key: bytes | None, limits: SanitizeConfig = SanitizeConfig()) -> ValidAlert | Rejection:
@@ -85,12 +95,16 @@ def validate_alert(alert: dict, key: bytes | None, limits: SanitizeConfig = Sani
     s = alert["source"]
     sources = [(float(s["mjd"]), s["band"], float(s["mag"]), float(s["mag_err"]))]
     dropped: Counter = Counter()
-    for p in prev:
-        problem = check_source(p, limits)
-        if problem is None:
-            sources.append((float(p["mjd"]), p["band"], float(p["mag"]), float(p["mag_err"])))
-        else:
-            dropped[problem.code] += 1
+    if prev:
+        bands_ok = np.array([isinstance(p.get("band"), str) and p["band"] in KNOWN_BANDS for p in prev])
+        dropped["unknown_band"] = int((~bands_ok).sum())
+        kept = [p for p, ok in zip(prev, bands_ok) if ok]
+        columns = [np.array([p[k] for p in kept], dtype=np.float64) for k in ("mjd", "mag", "mag_err")]
+        codes = point_problems(*columns, limits)
+        dropped.update(count_problems(codes))
+        sources += [(float(p["mjd"]), p["band"], float(p["mag"]), float(p["mag_err"]))
+                    for p, code in zip(kept, codes) if code == 0]
+    dropped = Counter({k: v for k, v in dropped.items() if v})
     cat = alert.get("catalogue") or {}
     catalogue = {k: float(v) for k, v in cat.items() if isinstance(v, float | int) and math.isfinite(v)}
     return ValidAlert(alert_id, object_id, sources, catalogue, dropped)

@@ -21,16 +21,17 @@ import csv
 import io
 import logging
 import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from varstream.lightcurve.bands import MIXED_BAND, band_offset, merge_bands
+from varstream.lightcurve.bands import MIXED_BAND, band_offset
 from varstream.lightcurve.errors import LightCurveError
+from varstream.lightcurve.loaders.archive import count_members, iter_members
 from varstream.lightcurve.loaders.text import parse_columns
+from varstream.lightcurve.taxonomy import normalise_label
 from varstream.lightcurve.types import LightCurve
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,9 @@ JD_TO_MJD = 2400000.5
 G_START_JD = 2458000.0
 #: Last V-band data (original units switched to g around Dec 2018), JD.
 V_END_JD = 2458460.0
-ERAS = ("V", "g", "merged", "bands")
+#: ``merged``: both eras, each point's band in ``aux["band"]`` (the pipeline's
+#: :func:`~varstream.lightcurve.bands.merge_bands` shifts V onto g); ``g`` or ``V``: one era only.
+ERAS = ("merged", "g", "V")
 
 
 def asassn_id_from_filename(name: str) -> str:
@@ -83,6 +86,11 @@ class AsassnEntry:
     asassn_id: str
     asassn_class: str | None
     meta: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        """The class as the models see it (:func:`~varstream.lightcurve.taxonomy.normalise_label`)."""
+        return normalise_label(self.asassn_class)
 
 
 def _first(row: dict[str, str], names: tuple[str, ...]) -> str | None:
@@ -249,11 +257,11 @@ def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
     Args:
         object_id: the star's name (ASAS-SN ``J…`` name or Sky Patrol id).
         data: the file's bytes.
-        era: ``"g"`` or ``"V"`` keep that band only; ``"merged"`` keeps both, with the V points
-            shifted onto the g scale by :func:`~varstream.lightcurve.bands.merge_bands` (band
-            ``"g"``), which keeps the full time span for the period search; the offset is in
-            ``meta["era_offset_mag"]``. ``"bands"`` keeps both unshifted, each point's band in
-            ``aux["band"]`` (what the replay tool sends as alerts).
+        era: ``"g"`` or ``"V"`` keep that band only; ``"merged"`` keeps both, each point's band in
+            ``aux["band"]`` (``LightCurve.band`` is ``"mixed"``): the pipeline shifts the V points
+            onto the g scale with :func:`~varstream.lightcurve.bands.merge_bands`, the rule the
+            stream applies to the bands its alerts carry, which keeps the full time span for the
+            period search.
         entry: the star's catalogue row (label and metadata), if known.
 
     Times become ``JD - 2400000.5`` (``meta["time_system"] = "HJD-2400000.5"``). Non-detections
@@ -301,7 +309,8 @@ def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
     label = None
     if entry is not None:
         meta.update(entry.meta)
-        label = entry.asassn_class
+        meta["catalogue_class"] = entry.asassn_class
+        label = entry.label or None
 
     if filters is not None:
         bands = np.where(np.char.upper(filters.astype(str)) == "V", "V", "g")
@@ -312,14 +321,12 @@ def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
         split = separate_eras(jd, mag)
     meta["era_ambiguous_points"] = split.n_ambiguous
     meta["era"] = era
-    if era in ("merged", "bands"):
+    if era == "merged":
         keep = split.bands != ""
         meta["era_dropped_points"] = int((~keep).sum())
         aux["band"] = split.bands
-        labelled = LightCurve(object_id, jd[keep] - JD_TO_MJD, mag[keep], err[keep], MIXED_BAND, label=label,
-                              meta=meta, aux={k: v[keep] for k, v in aux.items()})
-        # V points are shifted onto g by the shared rule the stream applies too
-        return merge_bands(labelled) if era == "merged" else labelled
+        return LightCurve(object_id, jd[keep] - JD_TO_MJD, mag[keep], err[keep], MIXED_BAND, label=label,
+                          meta=meta, aux={k: v[keep] for k, v in aux.items()})
     keep = split.bands == era
     meta["era_offset_mag"] = split.offset_mag
     meta["era_dropped_points"] = int((~keep).sum())
@@ -327,44 +334,64 @@ def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
                       aux={k: v[keep] for k, v in aux.items()})
 
 
+def _member_id(name: str) -> str:
+    try:
+        return asassn_id_from_filename(name)
+    except ValueError:
+        return Path(name).stem
+
+
+def _export_id(data: bytes, path: Path) -> str:
+    first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    header = _parse_header(first) if first.startswith("#") else {}
+    return str(header.get("name") or header.get("asas_sn_id") or path.stem)
+
+
+def catalogue_path(directory: str | Path) -> Path:
+    """The catalogue of an ASAS-SN-style directory: ``catalogue_gaia_dr3.csv``, else the first
+    ``catalogue*.csv`` (e.g. a VizieR download)."""
+    directory = Path(directory)
+    path = directory / CATALOGUE
+    if not path.exists():
+        found = sorted(directory.glob("catalogue*.csv"))
+        path = found[0] if found else path
+    return path
+
+
+def count_lightcurves(directory: str | Path) -> int:
+    """How many curves :func:`iter_lightcurves` yields (archive members are listed, not read)."""
+    directory = Path(directory)
+    archive = directory / ARCHIVE
+    return len(list(directory.glob("skypatrol_*.csv"))) + (count_members(archive, ".csv") if archive.exists() else 0)
+
+
 def iter_lightcurves(directory: str | Path, limit: int | None = None, era: str = "merged",
-                     include_exports: bool = True) -> Iterator[LightCurve]:
+                     include_exports: bool = True, ids: Iterable[str] | None = None) -> Iterator[LightCurve]:
     """Stream the light curves of an ASAS-SN-style dataset directory.
 
     The directory holds ``catalogue_gaia_dr3.csv`` (or any II/366-style ``catalogue*.csv``) and
     ``skypatrol_lightcurves.tar.gz`` (``lightcurves/J….csv``); loose ``skypatrol_*.csv`` full
-    exports beside them are read too when ``include_exports``.
+    exports beside them are read too when ``include_exports``. ``ids``: only these stars (the
+    others are skipped unread).
     """
     directory = Path(directory)
-    cat_path = directory / CATALOGUE
-    if not cat_path.exists():
-        found = sorted(directory.glob("catalogue*.csv"))
-        cat_path = found[0] if found else cat_path
+    cat_path = catalogue_path(directory)
     catalogue = read_catalogue(cat_path) if cat_path.exists() else {}
+    wanted = set(ids) if ids is not None else None
     count = 0
     archive = directory / ARCHIVE
     if archive.exists():
-        with tarfile.open(archive, mode="r:gz") as tar:
-            for member in tar:
-                if not member.isfile() or not member.name.endswith(".csv"):
-                    continue
-                try:
-                    object_id = asassn_id_from_filename(member.name)
-                except ValueError:
-                    object_id = Path(member.name).stem
-                fh = tar.extractfile(member)
-                if fh is None:
-                    continue
-                yield read_skypatrol(object_id, fh.read(), era, catalogue.get(object_id))
-                count += 1
-                if limit is not None and count >= limit:
-                    return
+        for object_id, data in iter_members(archive, ".csv", wanted, _member_id):
+            yield read_skypatrol(object_id, data, era, catalogue.get(object_id))
+            count += 1
+            if limit is not None and count >= limit:
+                return
     if include_exports:
         for path in sorted(directory.glob("skypatrol_*.csv")):
             data = path.read_bytes()
-            first = data.split(b"\n", 1)[0].decode("utf-8", errors="replace")
-            header = _parse_header(first) if first.startswith("#") else {}
-            object_id = str(header.get("name") or header.get("asas_sn_id") or path.stem)
+            object_id = _export_id(data, path)
+            if wanted is not None and object_id not in wanted:
+                continue
             yield read_skypatrol(object_id, data, era, catalogue.get(object_id))
             count += 1
             if limit is not None and count >= limit:

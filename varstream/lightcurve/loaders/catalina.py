@@ -11,11 +11,11 @@ The archive is read in place, streaming, without unpacking to disk.
 from __future__ import annotations
 
 import logging
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from varstream.lightcurve.loaders.archive import count_members, iter_members
 from varstream.lightcurve.loaders.text import parse_columns
 from varstream.lightcurve.taxonomy import catalina_class
 from varstream.lightcurve.types import LightCurve
@@ -88,6 +88,11 @@ def lightcurve_from_dat(object_id: str, data: bytes, entry: CatalinaEntry | None
     return LightCurve(object_id, table[:, 0], table[:, 1], table[:, 2], CATALINA_BAND, label=label, meta=meta)
 
 
+def count_lightcurves(directory: str | Path) -> int:
+    """How many curves :func:`iter_lightcurves` yields (archive members are listed, not parsed)."""
+    return count_members(Path(directory) / ARCHIVE, ".dat")
+
+
 def iter_lightcurves(directory: str | Path, limit: int | None = None,
                      ids: Iterable[str] | None = None) -> Iterator[LightCurve]:
     """Stream the light curves of a Catalina-style dataset directory.
@@ -99,22 +104,10 @@ def iter_lightcurves(directory: str | Path, limit: int | None = None,
     """
     directory = Path(directory)
     catalogue = read_catalogue(directory / CATALOGUE)
-    wanted = set(ids) if ids is not None else None
-    count = 0
-    with tarfile.open(directory / ARCHIVE, mode="r:gz") as tar:
-        for member in tar:
-            if not member.isfile() or not member.name.endswith(".dat"):
-                continue
-            object_id = Path(member.name).stem
-            if wanted is not None and object_id not in wanted:
-                continue
-            fh = tar.extractfile(member)
-            if fh is None:
-                continue
-            entry = catalogue.get(object_id)
-            if entry is None:
-                log.warning("star %s: light curve has no catalogue entry; label unknown", object_id)
-            yield lightcurve_from_dat(object_id, fh.read(), entry)
-            count += 1
-            if limit is not None and count >= limit:
-                return
+    for count, (object_id, data) in enumerate(iter_members(directory / ARCHIVE, ".dat", ids), start=1):
+        entry = catalogue.get(object_id)
+        if entry is None:
+            log.warning("star %s: light curve has no catalogue entry; label unknown", object_id)
+        yield lightcurve_from_dat(object_id, data, entry)
+        if limit is not None and count >= limit:
+            return

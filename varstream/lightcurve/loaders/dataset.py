@@ -6,12 +6,14 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
-from varstream.lightcurve.loaders import asassn, catalina
+from varstream.lightcurve.loaders import asassn, catalina, gaia_epoch
 from varstream.lightcurve.types import LightCurve
 
-KINDS = ("catalina", "asassn")
+#: Dataset layouts, and the directory name of each under the shared data root.
+KINDS = ("catalina", "asassn", "gaia")
+DEFAULT_DIRS = {"catalina": "catalina", "asassn": "asassn", "gaia": "gaia_dr3"}
 
 
 def default_data_root() -> Path | None:
@@ -28,10 +30,11 @@ def default_data_root() -> Path | None:
 
 
 def default_dataset(name: str = "catalina") -> Path | None:
-    """The default dataset directory of a kind (``<data root>/<name>``), if it exists."""
+    """The default dataset directory of a layout (``<data root>/<its directory>``), if it exists."""
     root = default_data_root()
-    if root is not None and (root / name).is_dir():
-        return root / name
+    folder = DEFAULT_DIRS.get(name, name)
+    if root is not None and (root / folder).is_dir():
+        return root / folder
     return None
 
 
@@ -41,6 +44,8 @@ def detect_kind(directory: Path) -> str | None:
         return "catalina"
     if (directory / asassn.ARCHIVE).exists() or list(directory.glob("skypatrol_*.csv")):
         return "asassn"
+    if (directory / gaia_epoch.CATALOGUE).exists() and (directory / gaia_epoch.ARCHIVE).exists():
+        return "gaia"
     return None
 
 
@@ -55,18 +60,35 @@ class Dataset:
     def name(self) -> str:
         return self.path.name
 
-    def iter_lightcurves(self, limit: int | None = None, **options) -> Iterator[LightCurve]:
-        """Stream the curves (``options`` go to the survey reader, e.g. ``era`` for ASAS-SN)."""
-        if self.kind == "catalina":
-            return catalina.iter_lightcurves(self.path, limit=limit, **options)
-        return asassn.iter_lightcurves(self.path, limit=limit, **options)
+    @property
+    def _reader(self):
+        return {"catalina": catalina, "asassn": asassn, "gaia": gaia_epoch}[self.kind]
+
+    def iter_lightcurves(self, limit: int | None = None, ids: Iterable[str] | None = None,
+                         **options) -> Iterator[LightCurve]:
+        """Stream the curves (``ids``: only these stars; ``options`` go to the survey reader, e.g.
+        ``era`` for ASAS-SN)."""
+        return self._reader.iter_lightcurves(self.path, limit=limit, ids=ids, **options)
+
+    def count(self, limit: int | None = None) -> int:
+        """How many curves :meth:`iter_lightcurves` yields (at most ``limit``): a progress total."""
+        n = self._reader.count_lightcurves(self.path)
+        return n if limit is None else min(n, limit)
 
     def catalogue_labels(self) -> dict[str, str | None]:
-        """Star ID → class label from the catalogue alone (no light curves read)."""
+        """Star ID → class label (normalised, see :func:`~varstream.lightcurve.taxonomy.normalise_label`)
+        from the catalogue alone (no light curves read)."""
         if self.kind == "catalina":
             return {k: e.label for k, e in catalina.read_catalogue(self.path / catalina.CATALOGUE).items()}
-        path = self.path / asassn.CATALOGUE
-        return {k: e.asassn_class for k, e in asassn.read_catalogue(path).items()} if path.exists() else {}
+        if self.kind == "gaia":
+            return {k: e.family or None for k, e in gaia_epoch.read_catalogue(self.path / gaia_epoch.CATALOGUE).items()}
+        path = asassn.catalogue_path(self.path)
+        return {k: e.label or None for k, e in asassn.read_catalogue(path).items()} if path.exists() else {}
+
+    @property
+    def family_labels(self) -> bool:
+        """The labels are families (RR, CEP, ECL, …), not classes: the Gaia layout."""
+        return self.kind == "gaia"
 
     def class_counts(self) -> Counter:
         return Counter(v for v in self.catalogue_labels().values() if v)
@@ -85,7 +107,8 @@ def open_dataset(path: str | Path) -> Dataset:
     kind = detect_kind(directory)
     if kind is None:
         raise ValueError(
-            f"{directory} is not a dataset: expected either {catalina.CATALOGUE} + {catalina.ARCHIVE} "
-            f"(Catalina layout) or {asassn.ARCHIVE} / skypatrol_*.csv with {asassn.CATALOGUE} (ASAS-SN layout)"
+            f"{directory} is not a dataset: expected {catalina.CATALOGUE} + {catalina.ARCHIVE} (Catalina "
+            f"layout), {asassn.ARCHIVE} / skypatrol_*.csv with {asassn.CATALOGUE} (ASAS-SN layout) or "
+            f"{gaia_epoch.CATALOGUE} + {gaia_epoch.ARCHIVE} (Gaia epoch-photometry layout)"
         )
     return Dataset(directory, kind)

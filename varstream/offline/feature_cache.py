@@ -1,8 +1,9 @@
-"""Features of every curve of a dataset, computed once and cached on disk.
+"""Features of many curves: the one path that featurises a dataset (in worker processes, with a
+progress bar), and its on-disk cache.
 
 The cache key is the sha256 of the dataset's files, the feature version, the loader version and
 the pipeline configuration, so a changed dataset, feature code, loader or setting never reuses
-stale rows.
+stale rows. Training, evaluation and ``varstream features`` all read their tables from here.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from typing import Iterable
 import numpy as np
 from tqdm import tqdm
 
-from varstream.lightcurve import FEATURE_VERSION, LightCurve, LightCurveError, PipelineConfig, featurise, feature_names
 from varstream.hashing import sha256_files
+from varstream.lightcurve import FEATURE_VERSION, LightCurve, LightCurveError, PipelineConfig, featurise, feature_names
+from varstream.lightcurve.loaders.dataset import Dataset
 
 #: Bumped whenever a loader turns the same files into different curves (2: V/g merged by
-#: ``merge_bands``), so cached features of the old curves are not reused.
-LOADER_VERSION = "2"
-from varstream.lightcurve.loaders.dataset import Dataset
+#: ``merge_bands``; 3: labels normalised by the loaders, the pipeline merges the bands), so cached
+#: features of the old curves are not reused.
+LOADER_VERSION = "3"
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ class FeatureTable:
         periods: Lomb–Scargle periods in days.
         errors: "" for featurised rows, else the reason the star could not be featurised
             (its features are NaN and it is left out of training and evaluation).
+        bands: the band of each featurised curve; ``n_points``: points after cleaning (the raw
+            count for failed rows); ``baselines``: time span of the cleaned curve in days.
         names: feature names; ``version``: feature version.
     """
 
@@ -60,8 +64,14 @@ class FeatureTable:
     seq_len: np.ndarray
     periods: np.ndarray
     errors: np.ndarray
+    bands: np.ndarray
+    n_points: np.ndarray
+    baselines: np.ndarray
     names: tuple[str, ...]
     version: str = FEATURE_VERSION
+
+    ROW_FIELDS = ("object_ids", "labels", "X", "seq", "seq_len", "periods", "errors", "bands", "n_points",
+                  "baselines")
 
     def __len__(self) -> int:
         return int(self.object_ids.size)
@@ -72,28 +82,34 @@ class FeatureTable:
         return self.errors == ""
 
     def subset(self, index: np.ndarray) -> FeatureTable:
-        return FeatureTable(self.object_ids[index], self.labels[index], self.X[index], self.seq[index],
-                            self.seq_len[index], self.periods[index], self.errors[index], self.names, self.version)
+        return FeatureTable(*(getattr(self, f)[index] for f in self.ROW_FIELDS), self.names, self.version)
 
     @staticmethod
     def concat(tables: list[FeatureTable]) -> FeatureTable:
         first = tables[0]
-        return FeatureTable(*(np.concatenate([getattr(t, f) for t in tables]) for f in
-                              ("object_ids", "labels", "X", "seq", "seq_len", "periods", "errors")),
+        return FeatureTable(*(np.concatenate([getattr(t, f) for t in tables]) for f in FeatureTable.ROW_FIELDS),
                             first.names, first.version)
+
+    @staticmethod
+    def empty(sequence_length: int) -> FeatureTable:
+        n_feat = len(feature_names())
+        return FeatureTable(np.array([], dtype=str), np.array([], dtype=str), np.empty((0, n_feat)),
+                            np.empty((0, sequence_length, 5), np.float32), np.empty(0, int), np.empty(0),
+                            np.array([], dtype=str), np.array([], dtype=str), np.empty(0, int), np.empty(0),
+                            feature_names())
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, object_ids=self.object_ids, labels=self.labels, X=self.X, seq=self.seq, seq_len=self.seq_len,
-                 periods=self.periods, errors=self.errors, names=np.array(self.names), version=np.array(self.version))
+        np.savez(tmp, **{f: getattr(self, f) for f in self.ROW_FIELDS}, names=np.array(self.names),
+                 version=np.array(self.version))
         tmp.replace(path)
 
     @staticmethod
     def load(path: Path) -> FeatureTable:
         with np.load(path, allow_pickle=False) as z:
-            return FeatureTable(z["object_ids"], z["labels"], z["X"], z["seq"], z["seq_len"], z["periods"],
-                                z["errors"], tuple(z["names"].tolist()), str(z["version"]))
+            return FeatureTable(*(z[f] for f in FeatureTable.ROW_FIELDS), tuple(z["names"].tolist()),
+                                str(z["version"]))
 
 
 def _featurise_one(args: tuple[LightCurve, PipelineConfig]) -> tuple:
@@ -101,15 +117,16 @@ def _featurise_one(args: tuple[LightCurve, PipelineConfig]) -> tuple:
     try:
         f = featurise(lc, config)
     except LightCurveError as err:
-        n_feat = len(feature_names())
-        return (lc.object_id, lc.label or "", np.full(n_feat, np.nan),
-                np.zeros((config.sequence_length, 5), np.float32), 0, np.nan, err.reason)
-    return (lc.object_id, lc.label or "", f.features.values, f.sequence, f.sequence_length, f.period.period, "")
+        return (lc.object_id, lc.label or "", np.full(len(feature_names()), np.nan),
+                np.zeros((config.sequence_length, 5), np.float32), 0, np.nan, err.reason, lc.band, len(lc), np.nan)
+    return (lc.object_id, lc.label or "", f.features.values, f.sequence, f.sequence_length, f.period.period, "",
+            f.band, f.n_points, f.baseline_days)
 
 
 def featurise_curves(curves: Iterable[LightCurve], config: PipelineConfig = PipelineConfig(), jobs: int = 1,
                      total: int | None = None, desc: str = "features") -> FeatureTable:
-    """Featurise curves (in ``jobs`` processes, with a progress bar) into a table; failures keep a row."""
+    """Featurise curves (in ``jobs`` processes, with a progress bar of ``total`` curves) into a
+    table, in input order; a curve that cannot be featurised keeps its row with the reason."""
     items = ((lc, config) for lc in curves)
     if jobs > 1:
         pool = mp.get_context("fork").Pool(jobs)
@@ -121,14 +138,12 @@ def featurise_curves(curves: Iterable[LightCurve], config: PipelineConfig = Pipe
     if pool is not None:
         pool.close()
         pool.join()
-    n_feat = len(feature_names())
     if not rows:
-        return FeatureTable(np.array([], dtype=str), np.array([], dtype=str), np.empty((0, n_feat)),
-                            np.empty((0, config.sequence_length, 5), np.float32), np.empty(0, int), np.empty(0),
-                            np.array([], dtype=str), feature_names())
-    ids, labels, X, seq, seq_len, periods, errors = zip(*rows)
+        return FeatureTable.empty(config.sequence_length)
+    ids, labels, X, seq, seq_len, periods, errors, bands, n_points, baselines = zip(*rows)
     return FeatureTable(np.array(ids), np.array(labels), np.vstack(X), np.stack(seq).astype(np.float32),
-                        np.array(seq_len), np.array(periods, dtype=float), np.array(errors), feature_names())
+                        np.array(seq_len), np.array(periods, dtype=float), np.array(errors), np.array(bands),
+                        np.array(n_points), np.array(baselines, dtype=float), feature_names())
 
 
 def dataset_table(dataset: Dataset, cache_dir: Path | None = None, jobs: int | None = None,
@@ -145,11 +160,8 @@ def dataset_table(dataset: Dataset, cache_dir: Path | None = None, jobs: int | N
         log.info("features of %s from cache %s", dataset.name, path)
         return FeatureTable.load(path), data_hash
     jobs = jobs or os.cpu_count() or 1
-    total = limit
-    if total is None and dataset.kind == "catalina":
-        total = len(dataset.catalogue_labels())
-    table = featurise_curves(dataset.iter_lightcurves(limit=limit, **reader_options), config, jobs, total,
-                             desc=f"features {dataset.name}")
+    table = featurise_curves(dataset.iter_lightcurves(limit=limit, **reader_options), config, jobs,
+                             dataset.count(limit), desc=f"features {dataset.name}")
     table.save(path)
     log.info("cached features of %s in %s", dataset.name, path)
     return table, data_hash
