@@ -14,7 +14,7 @@ def test_named_versioned_vector_and_expected_values(curve):
     assert len(CATCH22_NAMES) == 23 and "DN_mean" not in CATCH22_NAMES   # apparent mag is not a feature
     assert f.period.period == pytest.approx(0.57, rel=1e-4)
     assert f.features["log10_period"] == pytest.approx(np.log10(0.57), abs=1e-4)
-    assert f.features["model_amplitude"] == pytest.approx(0.94, abs=0.1)
+    assert 10 ** f.features["log10_model_amplitude"] == pytest.approx(0.94, abs=0.1)
     assert f.features["has_distance"] == 0.0 and np.isnan(f.features["abs_mag"])
     finite = [n for n, v in f.features.as_dict().items() if n not in OPTIONAL_NAMES]
     assert all(np.isfinite(f.features[n]) for n in finite)

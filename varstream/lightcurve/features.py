@@ -7,17 +7,24 @@ list, so a feature vector always travels with its names and version (the shape o
 ``light-curve`` package). Bump :data:`FEATURE_VERSION` whenever a name, an order or a computation
 changes: models record the version they were trained on and refuse another.
 
-Feature groups (all magnitudes in mag, periods in days):
+Feature groups (all magnitudes in mag, periods in days). Version 4 keeps only what carries across
+surveys: nothing is measured against a survey's quoted errors (their scale differs by an order of
+magnitude between surveys: Catalina's overstate the scatter about twofold, ASAS-SN's understate it
+about threefold), and amplitudes enter as one logarithm each while every other statistic is a
+scale-free ratio or shape:
 
-- ``period``: log10 of the Lomb–Scargle period, its power and peak significance;
-- ``stats``: distribution of the cleaned magnitudes (amplitude, scatter, shape, variability);
-- ``folded``: the SuperSmoother model of the curve folded at the period (amplitude, scatter about
-  it, time spent faint, rise time);
-- ``fourier``: Fourier decomposition of the folded curve (A1, R21, R31, phi21, phi31 as cos/sin
-  pairs), the prewhitened second period near the first (double-mode RR Lyrae, Blazhko side peaks),
-  amplitude and phase variation between time segments (Blazhko, spot evolution), scatter about
-  the fit beyond the photometric errors, odd harmonics at twice the period
-  (unequal minima of eclipsing binaries); see :mod:`varstream.lightcurve.fourier`;
+- ``period``: log10 of the period, the Lomb–Scargle power and the share of the variance the
+  winning periodic model explains (see :mod:`varstream.lightcurve.period`);
+- ``stats``: distribution of the cleaned magnitudes: log10 of the half p5–p95 range, standard
+  deviation, MAD and IQR as ratios to it, skewness, kurtosis, share beyond one sigma, von Neumann
+  ratio;
+- ``folded``: the SuperSmoother model of the curve folded at the period (log10 amplitude, scatter
+  about it over its amplitude, time spent faint, time spent near maximum light, rise time);
+- ``fourier``: Fourier decomposition of the folded curve (A1 relative to the folded amplitude, R21,
+  R31, phi21 and phi31 as cos/sin pairs), scatter about the fit over A1, the prewhitened second
+  period near the first (double-mode RR Lyrae, Blazhko side peaks), amplitude and phase variation
+  between time segments (Blazhko, spot evolution), odd harmonics at twice the period (unequal
+  minima of eclipsing binaries); see :mod:`varstream.lightcurve.fourier`;
 - ``c22time``: catch22 on the time-ordered magnitudes (the reference study's features);
 - ``c22phase``: catch22 on the phase-ordered magnitudes, where the shape of a periodic signal lives;
 - ``absolute``: absolute magnitude from the Gaia distance, its error and a ``has_distance`` flag.
@@ -34,14 +41,13 @@ from typing import Callable, Iterable
 import numpy as np
 import pycatch22
 from astropy.stats import mad_std
-from scipy import stats as sps
 
 from varstream.lightcurve.clean import FoldedModel
 from varstream.lightcurve.fourier import fourier_fit, odd_harmonic_fraction, second_period, segment_variation
 from varstream.lightcurve.gaia import Distance, absolute_magnitude, intensity_mean_magnitude
 from varstream.lightcurve.period import PeriodResult
 
-FEATURE_VERSION = "3"
+FEATURE_VERSION = "4"
 
 _C24 = pycatch22.catch22_all([0.0, 1.0, 0.5, 2.0, 1.5, 0.2, 0.9, 1.1, 0.3, 0.7], catch24=True)["names"]
 #: catch22 feature names used (catch24 without ``DN_mean``, which is the apparent magnitude).
@@ -87,41 +93,43 @@ def period_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
     result = x.period
     yield "log10_period", np.log10(result.period)
     yield "period_power", result.power
-    yield "log10_period_snr", np.log10(1.0 + max(result.snr, 0.0))
+    yield "period_explained", result.explained
+
+
+def _moments(mags: np.ndarray) -> tuple[float, float, float]:
+    """Standard deviation (mag), skewness and excess kurtosis (0 for a constant series)."""
+    d = mags - mags.mean()
+    var = float(np.mean(d**2))
+    if var <= _TINY**2:
+        return 0.0, 0.0, 0.0
+    return var**0.5, float(np.mean(d**3)) / var**1.5, float(np.mean(d**4)) / var**2 - 3.0
 
 
 def stats_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
-    mags, errors = x.mags, x.errors
+    mags = x.mags
     p5, p25, p75, p95 = np.percentile(mags, [5, 25, 75, 95])
-    std = float(np.std(mags))
-    yield "amplitude", 0.5 * (p95 - p5)
-    yield "std", std
-    yield "mad", float(mad_std(mags))
-    yield "iqr", p75 - p25
-    if std > _TINY:
-        yield "skew", float(sps.skew(mags))
-        yield "kurtosis", float(sps.kurtosis(mags))
-    else:
-        yield "skew", 0.0
-        yield "kurtosis", 0.0
-    w = 1.0 / errors**2
-    wmean = float(np.sum(w * mags) / np.sum(w))
-    yield "beyond1std", float(np.mean(np.abs(mags - wmean) > std)) if std > _TINY else 0.0
-    chi2 = float(np.sum(w * (mags - wmean) ** 2)) / max(mags.size - 1, 1)
-    yield "log10_chi2_reduced", np.log10(chi2 + _TINY)
-    var = std**2
-    yield "von_neumann_eta", float(np.mean(np.diff(mags) ** 2) / var) if var > _TINY**2 else 0.0
+    amplitude = max(0.5 * float(p95 - p5), _TINY)
+    std, skew, kurtosis = _moments(mags)
+    yield "log10_amplitude", np.log10(amplitude)
+    yield "std_ratio", std / amplitude
+    yield "mad_ratio", float(mad_std(mags)) / amplitude
+    yield "iqr_ratio", float(p75 - p25) / amplitude
+    yield "skew", skew
+    yield "kurtosis", kurtosis
+    yield "beyond1std", float(np.mean(np.abs(mags - mags.mean()) > std)) if std > _TINY else 0.0
+    yield "von_neumann_eta", float(np.mean(np.diff(mags) ** 2) / std**2) if std > _TINY else 0.0
 
 
 def folded_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
     model = x.model
     amp = model.amplitude
     resid = float(mad_std(model.residuals))
-    yield "model_amplitude", amp
-    yield "folded_residual_std", resid
+    top, bottom = float(model.values.min()), float(model.values.max())     # brightest, faintest (mag)
+    yield "log10_model_amplitude", np.log10(max(amp, _TINY))
     yield "folded_scatter_ratio", resid / max(amp, _TINY)
-    mid = 0.5 * (model.values.max() + model.values.min())
-    yield "folded_faint_fraction", float(np.mean(model.values > mid)) if amp > _TINY else 0.5
+    yield "folded_faint_fraction", float(np.mean(model.values > 0.5 * (top + bottom))) if amp > _TINY else 0.5
+    # time spent near maximum light: large for a detached binary's flat out-of-eclipse light
+    yield "folded_bright_fraction", float(np.mean(model.values < top + 0.1 * amp)) if amp > _TINY else 0.5
     bright = model.grid[int(np.argmin(model.values))]   # maximum light (smallest magnitude)
     faint = model.grid[int(np.argmax(model.values))]    # minimum light
     yield "folded_rise_fraction", float(np.mod(bright - faint, 1.0)) if amp > _TINY else 0.5
@@ -132,7 +140,7 @@ def fourier_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
     fit = fourier_fit(times, mags, errors, period, harmonics=4)
     a1 = float(fit.amplitudes[0])
     phi21, phi31 = fit.phase_difference(2), fit.phase_difference(3)
-    yield "fourier_a1", a1
+    yield "fourier_a1_ratio", 2.0 * a1 / max(x.model.amplitude, _TINY)
     yield "fourier_r21", fit.ratio(2)
     yield "fourier_r31", fit.ratio(3)
     yield "fourier_phi21_cos", float(np.cos(phi21))
@@ -148,9 +156,6 @@ def fourier_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
     yield "amplitude_variation", variation.amplitude
     yield "phase_variation", variation.phase
     yield "odd_harmonic_fraction", odd_harmonic_fraction(times, mags, errors, period)
-    # scatter about the folded fit beyond the photometric errors (spot evolution, modulation)
-    yield "log10_excess_scatter", float(np.log10(max(float(np.std(fit.residuals)), _TINY)
-                                                 / max(float(np.median(errors)), _TINY)))
 
 
 def _catch22(prefix: str, series: np.ndarray) -> Iterable[tuple[str, float]]:
@@ -193,15 +198,15 @@ class Extractor:
 
 #: The feature vector: these extractors' outputs, in this order.
 EXTRACTORS: tuple[Extractor, ...] = (
-    Extractor("period", ("log10_period", "period_power", "log10_period_snr"), period_features),
-    Extractor("stats", ("amplitude", "std", "mad", "iqr", "skew", "kurtosis", "beyond1std", "log10_chi2_reduced",
+    Extractor("period", ("log10_period", "period_power", "period_explained"), period_features),
+    Extractor("stats", ("log10_amplitude", "std_ratio", "mad_ratio", "iqr_ratio", "skew", "kurtosis", "beyond1std",
                         "von_neumann_eta"), stats_features),
-    Extractor("folded", ("model_amplitude", "folded_residual_std", "folded_scatter_ratio", "folded_faint_fraction",
-                         "folded_rise_fraction"), folded_features),
-    Extractor("fourier", ("fourier_a1", "fourier_r21", "fourier_r31", "fourier_phi21_cos", "fourier_phi21_sin",
+    Extractor("folded", ("log10_model_amplitude", "folded_scatter_ratio", "folded_faint_fraction",
+                         "folded_bright_fraction", "folded_rise_fraction"), folded_features),
+    Extractor("fourier", ("fourier_a1_ratio", "fourier_r21", "fourier_r31", "fourier_phi21_cos", "fourier_phi21_sin",
                           "fourier_phi31_cos", "fourier_phi31_sin", "fourier_residual_ratio", "log10_period2_ratio",
                           "period2_power", "blazhko_power", "amplitude_variation", "phase_variation",
-                          "odd_harmonic_fraction", "log10_excess_scatter"), fourier_features),
+                          "odd_harmonic_fraction"), fourier_features),
     Extractor("c22time", tuple(f"c22time_{n}" for n in CATCH22_NAMES), catch22_time_features),
     Extractor("c22phase", tuple(f"c22phase_{n}" for n in CATCH22_NAMES), catch22_phase_features),
     Extractor("absolute", ("abs_mag", "abs_mag_err", "has_distance"), absolute_features),

@@ -60,10 +60,8 @@ def ghkss(x: np.ndarray, dim: int = 5, manifold_dim: int = 2, neighbours: int = 
         w = (centre - vecs) * r[None, :]
         proj = np.einsum("nia,na->ni", noise, np.einsum("nia,ni->na", noise, w))
         theta = proj / r[None, :]
-        corr = np.zeros(n)
-        count = np.zeros(n)
-        pos = idx % n if pad else idx
-        np.add.at(corr, pos.ravel(), theta.ravel())
-        np.add.at(count, pos.ravel(), 1.0)
+        pos = (idx % n if pad else idx).ravel()
+        corr = np.bincount(pos, weights=theta.ravel(), minlength=n)
+        count = np.bincount(pos, minlength=n)
         y = y + corr / np.maximum(count, 1.0)
     return y

@@ -7,7 +7,10 @@ Steps, in order (each a function in its own module):
 1. :func:`~varstream.lightcurve.sanitize.sanitize` — drop non-finite points, non-positive or huge
    errors, absurd times and duplicate timestamps; sort by time.
 2. :func:`~varstream.lightcurve.clean.downsample` — bin and thin curves longer than ``max_points``.
-3. :func:`~varstream.lightcurve.period.find_period` — Lomb–Scargle period.
+3. :func:`~varstream.lightcurve.period.find_period` — the period (Lomb–Scargle candidates decided
+   by multi-harmonic and phase-binned models); given the candidates of an earlier search of the
+   same star (``hint``), :func:`~varstream.lightcurve.period.refine_period` looks near them only
+   (the stream's fast path).
 4. :func:`~varstream.lightcurve.clean.phase_median_residuals` +
    :func:`~varstream.lightcurve.clean.clip_outliers` — sigma clipping of the residuals from the
    running median of the phase-ordered curve (edge-preserving) (clipping about the folded shape keeps real eclipses
@@ -42,7 +45,7 @@ from varstream.lightcurve.features import (
 )
 from varstream.lightcurve.gaia import Distance, resolve_distance
 from varstream.lightcurve.ghkss import ghkss
-from varstream.lightcurve.period import PeriodResult, PeriodSearchConfig, find_period
+from varstream.lightcurve.period import PeriodResult, PeriodSearchConfig, find_period, refine_period
 from varstream.lightcurve.sanitize import CleaningReport, SanitizeConfig, sanitize
 from varstream.lightcurve.sequence import phase_sequence
 from varstream.lightcurve.types import LightCurve
@@ -90,7 +93,8 @@ class Featurised:
         features: the named, versioned feature vector.
         sequence: the GRU input, ``(sequence_length, 5)`` float32 (see :mod:`sequence`).
         sequence_length: real steps in ``sequence``.
-        period: the Lomb–Scargle result.
+        period: the period search's result (its ``candidates`` are the next ``hint``;
+            ``n_frequencies`` is 0 when it was a refinement near a hint).
         distance: the distance used for the absolute magnitude, or None.
         report: points dropped by each cleaning rule.
         n_points: points after cleaning.
@@ -116,9 +120,10 @@ def feature_names() -> tuple[str, ...]:
     return FEATURE_NAMES
 
 
-def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
-          report: CleaningReport | None = None) -> tuple[LightCurve, PeriodResult, CleaningReport]:
-    """Steps 1–5: the cleaned curve, its period and the cleaning report.
+def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(), report: CleaningReport | None = None,
+          hint: tuple[float, ...] | None = None) -> tuple[LightCurve, PeriodResult, CleaningReport]:
+    """Steps 1–5: the cleaned curve, its period and the cleaning report; ``hint``: candidate
+    frequencies (c/d) of an earlier search, to refine instead of searching the whole grid.
 
     Raises:
         LightCurveError: too few usable points (see :func:`sanitize`).
@@ -130,7 +135,10 @@ def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
     cur, _ = sanitize(lc, config.sanitize, report)
     report.drop("other_band", dropped_bands)
     cur = downsample(cur, config.bin_days, config.max_points, report)
-    per = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)
+    if hint:
+        per = refine_period(cur.object_id, cur.times, cur.mags, cur.errors, hint, config.period)
+    else:
+        per = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)
     residuals = phase_median_residuals(cur, per.period)
     cur = clip_outliers(cur, residuals, config.clip_sigma, config.max_clip_fraction, report)
     if len(cur) < config.sanitize.min_points:
@@ -146,8 +154,8 @@ def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
     return cur, per, report
 
 
-def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
-              distance: Distance | None = None) -> Featurised:
+def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(), distance: Distance | None = None,
+              hint: tuple[float, ...] | None = None) -> Featurised:
     """Clean a light curve and compute its features and GRU sequence.
 
     Args:
@@ -155,11 +163,14 @@ def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
         config: pipeline settings.
         distance: the star's distance; by default it is resolved from ``lc.meta`` (catalogue
             distance or Gaia parallax, see :func:`resolve_distance`).
+        hint: candidate frequencies (c/d) from an earlier full search of the same star
+            (``Featurised.period.candidates``): the period is refined near them instead of searched
+            on the whole grid. Offline features never use a hint.
 
     Raises:
         LightCurveError: the curve is unusable; the message names the star and the reason.
     """
-    cur, per, report = clean(lc, config)
+    cur, per, report = clean(lc, config, hint=hint)
     if distance is None:
         distance = resolve_distance(lc.meta)
     model = folded_model(cur, per.period)

@@ -13,6 +13,13 @@ a Catalina counterpart, so that Catalina-trained models can be scored on ASAS-SN
 
 A trailing ``:`` marks an uncertain ASAS-SN class; it maps like the certain class.
 Classes without a counterpart (VAR, YSO, DCEP, GCAS, UG, RCB, ...) map to None.
+
+**Families** (:data:`FAMILIES`) group classes the way astronomers first sort variables: RR Lyrae
+(RR), Cepheids (CEP), eclipsing binaries (ECL), long-period variables (LPV), delta Scuti stars
+(DSCT) and rotational variables (ROT). Every class of every survey read here has one, so surveys
+with other class lists — and the Gaia set, which is labelled by family only — are compared at
+family level. Classical Cepheids (ASAS-SN's DCEP) belong to the CEP family but have no Catalina
+class: the models can only call them an anomalous or type II Cepheid, a known limit.
 """
 
 from __future__ import annotations
@@ -71,3 +78,33 @@ def asassn_to_catalina(asassn_class: str | None) -> str | None:
     """The Catalina class of an ASAS-SN class (uncertainty ``:`` ignored), or None if none matches."""
     label = normalise_label(asassn_class)
     return ASASSN_TO_CATALINA.get(label.upper()) if label else None
+
+
+#: Family of every class name used by the datasets read here (Catalina classes, ASAS-SN classes,
+#: and the Gaia families themselves).
+FAMILIES: dict[str, str] = {
+    "RRab": "RR", "RRc": "RR", "RRd": "RR", "Blazhko": "RR", "RRAB": "RR", "RRC": "RR", "RRD": "RR", "RR": "RR",
+    "ACEP": "CEP", "Cep-II": "CEP", "CWA": "CEP", "CWB": "CEP", "DCEP": "CEP", "DCEPS": "CEP", "RVA": "CEP",
+    "CEP": "CEP",
+    "EW": "ECL", "EA": "ECL", "EB": "ECL", "ECL": "ECL",
+    "LPV": "LPV", "SR": "LPV", "SRD": "LPV", "L": "LPV", "M": "LPV", "LSP": "LPV",
+    "DSCT": "DSCT", "HADS": "DSCT", "GDOR": "DSCT", "SXPHE": "DSCT",
+    "ROT": "ROT",
+}
+FAMILY_NAMES: tuple[str, ...] = ("RR", "CEP", "ECL", "LPV", "DSCT", "ROT")
+
+
+def family_of(label: str | None) -> str | None:
+    """The family (RR, CEP, ECL, LPV, DSCT, ROT) of a class of any survey read here, or None."""
+    name = normalise_label(label)
+    return FAMILIES.get(name, FAMILIES.get(name.upper())) if name else None
+
+
+def family_probabilities(classes: list[str], probabilities) -> dict[str, float]:
+    """Class probabilities summed per family (classes without a family are left out)."""
+    out: dict[str, float] = {}
+    for c, p in zip(classes, probabilities):
+        fam = family_of(c)
+        if fam is not None:
+            out[fam] = out.get(fam, 0.0) + float(p)
+    return out

@@ -122,7 +122,8 @@ def synthesise(gps: list[PhaseGP], template: LightCurve, rng: np.random.Generato
     mags = float(np.median(template.mags)) + shape + rng.normal(0.0, 1.0, ph.size) * template.errors
     return LightCurve(f"synthetic:{first.object_id}:{index}", template.times.copy(), mags, template.errors.copy(),
                       template.band, label=first.label,
-                      meta={"synthetic": True, "source": first.object_id, "template": template.object_id})
+                      meta={"synthetic": True, "source": first.object_id, "template": template.object_id,
+                            "catalogue_period_days": period})
 
 
 def augment(sources: list[LightCurve], templates: list[LightCurve], count: int, seed: int = 0,

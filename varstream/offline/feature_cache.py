@@ -14,7 +14,7 @@ import multiprocessing as mp
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 from tqdm import tqdm
@@ -22,6 +22,7 @@ from tqdm import tqdm
 from varstream.hashing import sha256_files
 from varstream.lightcurve import FEATURE_VERSION, LightCurve, LightCurveError, PipelineConfig, featurise, feature_names
 from varstream.lightcurve.loaders.dataset import Dataset
+from varstream.offline.emulate import Emulation, build_safely
 
 #: Bumped whenever a loader turns the same files into different curves (2: V/g merged by
 #: ``merge_bands``; 3: labels normalised by the loaders, the pipeline merges the bands), so cached
@@ -112,8 +113,16 @@ class FeatureTable:
                                 str(z["version"]))
 
 
-def _featurise_one(args: tuple[LightCurve, PipelineConfig]) -> tuple:
-    lc, config = args
+def _featurise_one(args: tuple[LightCurve | Emulation, PipelineConfig]) -> tuple:
+    item, config = args
+    if isinstance(item, Emulation):
+        lc = build_safely(item)
+        if lc is None:
+            return (f"{item.source.object_id}@{item.survey}{item.tag}", item.source.label or "",
+                    np.full(len(feature_names()), np.nan), np.zeros((config.sequence_length, 5), np.float32), 0,
+                    np.nan, "could not be emulated", "", 0, np.nan)
+    else:
+        lc = item
     try:
         f = featurise(lc, config)
     except LightCurveError as err:
@@ -123,10 +132,11 @@ def _featurise_one(args: tuple[LightCurve, PipelineConfig]) -> tuple:
             f.band, f.n_points, f.baseline_days)
 
 
-def featurise_curves(curves: Iterable[LightCurve], config: PipelineConfig = PipelineConfig(), jobs: int = 1,
-                     total: int | None = None, desc: str = "features") -> FeatureTable:
+def featurise_curves(curves: Iterable[LightCurve | Emulation], config: PipelineConfig = PipelineConfig(),
+                     jobs: int = 1, total: int | None = None, desc: str = "features") -> FeatureTable:
     """Featurise curves (in ``jobs`` processes, with a progress bar of ``total`` curves) into a
-    table, in input order; a curve that cannot be featurised keeps its row with the reason."""
+    table, in input order; a curve that cannot be featurised keeps its row with the reason. An
+    :class:`~varstream.offline.emulate.Emulation` is built into its curve in the worker process."""
     items = ((lc, config) for lc in curves)
     if jobs > 1:
         pool = mp.get_context("fork").Pool(jobs)
@@ -146,22 +156,30 @@ def featurise_curves(curves: Iterable[LightCurve], config: PipelineConfig = Pipe
                         np.array(n_points), np.array(baselines, dtype=float), feature_names())
 
 
+def cached_table(cache_dir: Path | None, name: str, key: str, build: Callable[[], FeatureTable]) -> FeatureTable:
+    """The table ``build()`` makes, kept in ``cache_dir`` under ``name`` and a hash of ``key`` (a
+    string that names everything the table depends on)."""
+    digest = hashlib.sha256(f"{FEATURE_VERSION}|{LOADER_VERSION}|{key}".encode()).hexdigest()[:16]
+    path = (cache_dir or default_cache_dir()) / f"{name}-fv{FEATURE_VERSION}-{digest}.npz"
+    if path.exists():
+        log.info("%s from cache %s", name, path)
+        return FeatureTable.load(path)
+    table = build()
+    table.save(path)
+    return table
+
+
 def dataset_table(dataset: Dataset, cache_dir: Path | None = None, jobs: int | None = None,
                   config: PipelineConfig = PipelineConfig(), limit: int | None = None,
                   **reader_options) -> tuple[FeatureTable, str]:
     """The features of a whole dataset (or its first ``limit`` curves) and the dataset hash, from
     the cache when present."""
-    cache_dir = cache_dir or default_cache_dir()
     data_hash = dataset_hash(dataset)
-    key = hashlib.sha256(f"{data_hash}|{FEATURE_VERSION}|{LOADER_VERSION}|{config!r}|{limit}|"
-                         f"{sorted(reader_options.items())}".encode())
-    path = cache_dir / f"{dataset.name}-fv{FEATURE_VERSION}-{key.hexdigest()[:16]}.npz"
-    if path.exists():
-        log.info("features of %s from cache %s", dataset.name, path)
-        return FeatureTable.load(path), data_hash
     jobs = jobs or os.cpu_count() or 1
-    table = featurise_curves(dataset.iter_lightcurves(limit=limit, **reader_options), config, jobs,
-                             dataset.count(limit), desc=f"features {dataset.name}")
-    table.save(path)
-    log.info("cached features of %s in %s", dataset.name, path)
-    return table, data_hash
+
+    def build() -> FeatureTable:
+        return featurise_curves(dataset.iter_lightcurves(limit=limit, **reader_options), config, jobs,
+                                dataset.count(limit), desc=f"features {dataset.name}")
+
+    key = f"{data_hash}|{config!r}|{limit}|{sorted(reader_options.items())}"
+    return cached_table(cache_dir, dataset.name, key, build), data_hash

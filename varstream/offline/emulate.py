@@ -1,0 +1,317 @@
+"""Survey emulation: re-observe a training curve the way another survey would have seen it.
+
+A model trained on one survey's curves learns that survey's cadence, span, noise and band as much
+as the stars. To learn the stars, every training curve (real or GP-synthetic) is also observed
+again by other surveys:
+
+1. **The star's model.** The curve is folded at its period (the catalogue period when the dataset
+   has one, else the pipeline's) and smoothed (:func:`~varstream.lightcurve.clean.folded_model`,
+   SuperSmoother); what the fold does not explain (Blazhko modulation, spot evolution, the
+   irregular part of a semi-regular variable) is kept as the curve's own residuals in time, with
+   the photometric noise taken out (scaled by ``sqrt(1 - σ²/var)``). A new observation at time
+   ``t`` is the fold at ``t``'s phase plus the residual of the original point nearest to ``t``
+   (times wrapped onto the original span).
+2. **The survey.** A :class:`Survey` draws the new times, the quoted errors (its own
+   error–magnitude relation) and the noise actually added (quoted error times the survey's ratio of
+   real scatter to quoted error, measured per curve), an outlier rate, and the star's brightness
+   in that survey. The shape's amplitude is scaled by a band factor (pulsators are larger in g
+   than in V and smaller in Gaia's broad G), and for long-period variables by a wide log-uniform
+   factor (their amplitudes span ~0.05–8 mag: Catalina's are mostly Miras, other surveys see many
+   small-amplitude semi-regulars).
+3. **Prefixes.** A stream classifies a star from its first ~20 points on, so curves are also cut to
+   their first N points (N log-uniform from ``min_prefix``).
+
+Surveys (:func:`default_surveys`), each documented with its source:
+
+- ``asassn``: times, quoted errors and magnitudes of the real ASAS-SN Sky Patrol curves of a
+  dataset directory (nightly-to-3-day cadence, seasonal gaps, ~10-year spans, V then g); real
+  scatter 1.6–10× the quoted errors (median 2.8, measured on pairs of points < 0.05 d apart);
+- ``gaia``: times and errors of real Gaia DR3 epoch photometry (20–150 epochs in bursts over ~960 d,
+  millimagnitude errors), G band;
+- ``ground``: a parametric nightly ground survey — 1–10 years, an observing season of 5–9 months a
+  year, each night observed with probability 0.15–0.8, 1–4 visits within 0.2 d, errors
+  ``sqrt(σ0² + (0.02·10^(0.4(m − m_lim + 2.5)))²)`` with σ0 0.003–0.02 mag and limit m_lim 16–20;
+- ``sparse``: a parametric space-astrometry-like scan — 40–70 epochs in groups of 2–6 within 0.3 d,
+  groups at random times over 700–1100 d, errors 0.001–0.01 mag;
+- prefixes of any of them, or of the original cadence.
+
+Only training folds are emulated for training; validation and test stars are emulated too, but only
+to *report* how the models do on emulated versions of held-out stars (and to fit the ensemble's
+weights and per-length calibration on validation).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from varstream.lightcurve import LightCurve, LightCurveError, PipelineConfig
+from varstream.lightcurve.bands import merge_bands
+from varstream.lightcurve.clean import downsample, folded_model, phase
+from varstream.lightcurve.period import find_period
+from varstream.lightcurve.sanitize import sanitize
+from varstream.lightcurve.taxonomy import family_of
+
+log = logging.getLogger(__name__)
+
+#: Families whose amplitudes are widened log-uniformly over this range (mag, peak to peak).
+WIDE_AMPLITUDE = {"LPV": (0.05, 8.0)}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a survey gives a star: times (days from its first), quoted errors and real noise (mag)
+    as functions of magnitude, the band factor of amplitudes and the outlier rate."""
+
+    times: np.ndarray
+    quoted_error: Callable[[np.ndarray], np.ndarray]
+    noise_ratio: float
+    band_factor: float
+    outlier_rate: float
+    band: str
+    mean_mag: float
+
+
+@dataclass(frozen=True)
+class Survey:
+    """A way of observing a star: ``draw(rng)`` returns an :class:`Observation` (``draw`` is a
+    module-level function or a :class:`TemplateSurvey`, so surveys can be registered before worker
+    processes fork)."""
+
+    name: str
+    draw: Callable[[np.random.Generator], Observation]
+    weight: float = 1.0
+
+
+#: Surveys by name, registered in the parent process before a pool forks (an :class:`Emulation`
+#: carries only the name, not the cadences of a whole survey).
+_REGISTRY: dict[str, Survey] = {}
+
+
+def register(surveys: list[Survey]) -> None:
+    """Make ``surveys`` known to :meth:`Emulation.build` (here and in processes forked later)."""
+    _REGISTRY.update({s.name: s for s in surveys})
+
+
+def _relation(mags: np.ndarray, errors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median log10 quoted error in 0.5-mag bins: ``(bin centres, log10 error)``."""
+    lo, hi = np.percentile(mags, [1, 99])
+    edges = np.arange(np.floor(lo), np.ceil(hi) + 0.5, 0.5)
+    centres, values = [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        sel = (mags >= a) & (mags < b)
+        if sel.sum() >= 20:
+            centres.append(0.5 * (a + b))
+            values.append(float(np.median(np.log10(errors[sel]))))
+    return np.array(centres), np.array(values)
+
+
+@dataclass
+class TemplateSurvey:
+    """Cadences and error–magnitude relation of a real survey's curves (see the module notes)."""
+
+    name: str
+    band: str
+    cadences: list[np.ndarray]
+    mags: np.ndarray
+    relation: tuple[np.ndarray, np.ndarray]
+    noise_ratio: tuple[float, float]        # log-normal: median, sigma of ln
+    band_factor: tuple[float, float]
+    outlier_rate: tuple[float, float]
+    weight: float = 1.0
+
+    @staticmethod
+    def from_curves(name: str, curves: list[LightCurve], band: str, noise_ratio: tuple[float, float],
+                    band_factor: tuple[float, float], outlier_rate: tuple[float, float], weight: float = 1.0,
+                    min_points: int = 20) -> TemplateSurvey:
+        cadences, mags, errs = [], [], []
+        for lc in curves:
+            ok = np.isfinite(lc.times) & np.isfinite(lc.mags) & (lc.errors > 0) & (lc.errors < 1)
+            if ok.sum() < min_points:
+                continue
+            t = np.unique(lc.times[ok])
+            cadences.append(t - t[0])
+            mags.append(lc.mags[ok])
+            errs.append(lc.errors[ok])
+        m, e = np.concatenate(mags), np.concatenate(errs)
+        return TemplateSurvey(name, band, cadences, np.array([np.median(x) for x in mags]), _relation(m, e),
+                              noise_ratio, band_factor, outlier_rate, weight)
+
+    def __call__(self, rng: np.random.Generator) -> Observation:
+        centres, values = self.relation
+        times = self.cadences[int(rng.integers(len(self.cadences)))]
+        spread = rng.normal(0.0, 0.1)
+
+        def quoted(m: np.ndarray) -> np.ndarray:
+            return 10.0 ** (np.interp(m, centres, values) + spread)
+
+        return Observation(times, quoted, float(np.exp(rng.normal(np.log(self.noise_ratio[0]), self.noise_ratio[1]))),
+                           float(rng.uniform(*self.band_factor)), float(rng.uniform(*self.outlier_rate)), self.band,
+                           float(rng.choice(self.mags)))
+
+    def survey(self) -> Survey:
+        return Survey(self.name, self, self.weight)
+
+
+def ground_survey(rng: np.random.Generator) -> Observation:
+    """The parametric nightly ground survey of the module notes."""
+    years = rng.uniform(1.0, 10.0)
+    season = rng.uniform(150.0, 270.0)
+    p_night = rng.uniform(0.15, 0.8)
+    nights = np.arange(int(years * 365.25))
+    visible = np.mod(nights, 365.25) < season
+    observed = nights[visible & (rng.uniform(size=nights.size) < p_night)].astype(float)
+    if observed.size < 3:
+        observed = np.sort(rng.uniform(0, years * 365.25, 20))
+    visits = rng.integers(1, 5, observed.size)
+    times = np.repeat(observed, visits) + rng.uniform(0.0, 0.2, int(visits.sum()))
+    sigma0, m_lim = rng.uniform(0.003, 0.02), rng.uniform(16.0, 20.0)
+
+    def quoted(m: np.ndarray) -> np.ndarray:
+        return np.sqrt(sigma0**2 + (0.02 * 10.0 ** (0.4 * (m - m_lim + 2.5))) ** 2)
+
+    times = np.sort(times)
+    return Observation(times - times[0], quoted, float(rng.uniform(0.8, 1.5)), float(rng.uniform(0.9, 1.3)),
+                       float(rng.uniform(0.0, 0.02)), "V", float(rng.uniform(m_lim - 6.0, m_lim - 1.0)))
+
+
+def sparse_survey(rng: np.random.Generator) -> Observation:
+    """The parametric space-astrometry-like scan of the module notes."""
+    span = rng.uniform(700.0, 1100.0)
+    epochs = int(rng.integers(40, 71))
+    groups = []
+    while sum(len(g) for g in groups) < epochs:
+        start = rng.uniform(0.0, span)
+        groups.append(start + np.sort(rng.uniform(0.0, 0.3, int(rng.integers(2, 7)))))
+    times = np.sort(np.concatenate(groups))[:epochs]
+    sigma = rng.uniform(0.001, 0.01)
+    return Observation(times - times[0], lambda m: np.full(m.shape, sigma), float(rng.uniform(1.0, 2.0)),
+                       float(rng.uniform(0.7, 1.0)), float(rng.uniform(0.0, 0.01)), "G", float(rng.uniform(8.0, 17.0)))
+
+
+@dataclass
+class StarModel:
+    """A curve as a function of time (see the module notes, step 1)."""
+
+    object_id: str
+    label: str | None
+    period: float
+    grid: np.ndarray
+    values: np.ndarray
+    residual_times: np.ndarray
+    residuals: np.ndarray
+
+    @staticmethod
+    def fit(lc: LightCurve, config: PipelineConfig = PipelineConfig()) -> StarModel:
+        """Raises LightCurveError for a curve that cannot be cleaned or folded."""
+        cur, _ = sanitize(merge_bands(lc), config.sanitize)
+        cur = downsample(cur, config.bin_days, config.max_points)
+        period = lc.meta.get("catalogue_period_days")
+        if not isinstance(period, (int, float)) or not np.isfinite(period) or not 0.01 < period < 0.9 * cur.baseline:
+            period = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period).period
+        model = folded_model(cur, float(period), grid_points=200)
+        resid = model.residuals - np.median(model.residuals)
+        noise = float(np.median(cur.errors) ** 2)
+        var = float(np.var(resid))
+        resid = resid * np.sqrt(max(var - noise, 0.0) / var) if var > 0 else resid * 0.0
+        values = model.values - np.median(model.values)
+        return StarModel(lc.object_id, lc.label, float(period), model.grid, values, cur.times - cur.times[0], resid)
+
+    def at(self, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Magnitudes (about 0) at ``times`` (days): the fold at a random phase plus the residuals."""
+        ph = np.mod(phase(times, self.period, epoch=0.0) + rng.uniform(), 1.0)
+        shape = np.interp(ph, self.grid, self.values, period=1.0)
+        span = max(float(self.residual_times[-1]), 1e-9)
+        shifted = np.mod(times + rng.uniform(0.0, span), span)
+        j = np.clip(np.searchsorted(self.residual_times, shifted), 0, self.residuals.size - 1)
+        return shape + self.residuals[j]
+
+
+@dataclass(frozen=True)
+class Emulation:
+    """One emulated curve to make: the source curve, the survey (None: its own cadence), the prefix
+    length (None: whole) and the seed. Picklable, so worker processes build the curves."""
+
+    source: LightCurve
+    survey: str | None
+    prefix: int | None
+    seed: int
+    tag: str = field(default="")
+
+    def build(self) -> LightCurve:
+        """The emulated curve. Raises LightCurveError when the source cannot be modelled."""
+        rng = np.random.default_rng(self.seed)
+        lc = self.source
+        if self.survey is not None:
+            model = StarModel.fit(lc)
+            obs = _REGISTRY[self.survey].draw(rng)
+            shape = model.at(obs.times, rng)
+            factor = obs.band_factor
+            family = family_of(lc.label)
+            if family in WIDE_AMPLITUDE:
+                lo, hi = WIDE_AMPLITUDE[family]
+                amp = max(float(np.ptp(model.values)), 1e-3)
+                factor *= np.exp(rng.uniform(np.log(lo), np.log(hi))) / amp
+            mags = obs.mean_mag + factor * shape
+            quoted = np.clip(obs.quoted_error(mags), 5e-4, 0.5)
+            mags = mags + rng.normal(0.0, 1.0, mags.size) * quoted * obs.noise_ratio
+            outliers = rng.uniform(size=mags.size) < obs.outlier_rate
+            mags[outliers] += rng.choice([-1.0, 1.0], outliers.sum()) * rng.uniform(0.3, 2.0, outliers.sum())
+            t0 = float(lc.times.min()) if len(lc) else 0.0
+            lc = LightCurve(f"{lc.object_id}@{self.survey}{self.tag}", t0 + obs.times, mags, quoted, obs.band,
+                            label=lc.label, meta={"emulated": self.survey.name, "source": lc.object_id})
+        if self.prefix is not None:
+            order = np.argsort(lc.times, kind="stable")[: self.prefix]
+            lc = lc.select(np.sort(order)).with_values(object_id=f"{lc.object_id}[:{self.prefix}]",
+                                                       meta={**lc.meta, "prefix": self.prefix})
+        return lc
+
+
+def default_surveys(data_root: Path | None) -> list[Survey]:
+    """The surveys of the module notes; the template surveys only where their data exist."""
+    from varstream.lightcurve.loaders.dataset import open_dataset
+
+    surveys = [Survey("ground", ground_survey, 1.0), Survey("sparse", sparse_survey, 1.0)]
+    if data_root is not None:
+        for folder, name, band, ratio, band_factor, outliers in (
+                ("asassn", "asassn", "g", (2.8, 0.5), (1.0, 1.35), (0.0, 0.02)),
+                ("gaia_dr3", "gaia", "G", (1.5, 0.4), (0.75, 1.0), (0.0, 0.01))):
+            path = data_root / folder
+            if path.is_dir():
+                curves = list(open_dataset(path).iter_lightcurves())
+                surveys.append(TemplateSurvey.from_curves(name, curves, band, ratio, band_factor, outliers).survey())
+    return surveys
+
+
+def plan(curves: list[LightCurve], surveys: list[Survey], per_curve: int, prefixes: int, seed: int,
+         min_prefix: int = 20, max_prefix: int = 300) -> list[Emulation]:
+    """``per_curve`` emulations on randomly chosen surveys and ``prefixes`` prefix cuts (of the
+    original or of a new survey's cadence) for every curve; deterministic for a seed. The surveys
+    are registered (:func:`register`)."""
+    register(surveys)
+    rng = np.random.default_rng(seed)
+    weights = np.array([s.weight for s in surveys], dtype=float)
+    weights /= weights.sum()
+    out = []
+    for lc in curves:
+        for k in range(per_curve):
+            out.append(Emulation(lc, surveys[int(rng.choice(len(surveys), p=weights))].name, None,
+                                 int(rng.integers(2**31)), f"#{k}"))
+        for k in range(prefixes):
+            n = int(np.exp(rng.uniform(np.log(min_prefix), np.log(max_prefix))))
+            survey = surveys[int(rng.choice(len(surveys), p=weights))].name if rng.uniform() < 0.5 else None
+            out.append(Emulation(lc, survey, n, int(rng.integers(2**31)), f"#p{k}"))
+    return out
+
+
+def build_safely(emulation: Emulation) -> LightCurve | None:
+    """:meth:`Emulation.build`, or None (logged) when the source cannot be modelled."""
+    try:
+        return emulation.build()
+    except LightCurveError as exc:
+        log.info("no emulation of %s: %s", emulation.source.object_id, exc.reason)
+        return None
