@@ -2,6 +2,7 @@
 """Stream benchmark against the real embedded broker (tansu), on alerts made from real curves.
 
     python benchmarks/stream.py [--alerts 50000] [--consumers 1] [--rate 1000] [--dataset DIR]
+    python benchmarks/stream.py --cadence survey [--consumers 2] ...   (benchmarks/survey.py)
 
 Phases (each prints its figures):
 
@@ -183,6 +184,18 @@ def per_alert_cost(dataset_asassn: Path, lengths=(200, 2000), alerts: int = 60) 
 
 
 def main() -> int:
+    if "--cadence" in sys.argv:
+        i = sys.argv.index("--cadence")
+        cadence = sys.argv[i + 1] if i + 1 < len(sys.argv) else ""
+        if cadence == "survey":                       # a survey's real cadence: benchmarks/survey.py
+            import runpy
+
+            sys.argv = [str(Path(__file__).with_name("survey.py"))] + sys.argv[1:i] + sys.argv[i + 2:]
+            runpy.run_path(sys.argv[0], run_name="__main__")
+            return 0
+        if cadence != "replay":
+            raise SystemExit("error: --cadence is survey or replay (the default)")
+        del sys.argv[i:i + 2]
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--alerts", type=int, default=50_000, help="alerts made from real curves (default 50,000)")
     parser.add_argument("--consumers", type=int, default=1, help="serve processes in the group (default 1)")

@@ -118,6 +118,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         compare_augmentation=args.compare_augmentation, seed=args.seed, rf_trees=args.trees,
         rf_max_depth=args.max_depth, mlp=replace(d.mlp, epochs=args.epochs, seed=args.seed, verbose=verbose),
         gru=replace(d.gru, epochs=args.gru_epochs, seed=args.seed, verbose=verbose), jobs=args.jobs, limit=args.limit,
+        emulations=args.emulations, prefixes=args.prefixes,
+        survey_data=str(args.survey_data) if args.survey_data else None,
     )
     try:
         report = train(ds.path, args.out, config, cache_dir=args.cache)
@@ -141,7 +143,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     ds = _resolve_dataset(args.dataset)
     models = args.models or default_models_dir()
     try:
-        report = evaluate(ds.path, models, args.out, cache_dir=args.cache, jobs=args.jobs, limit=args.limit)
+        prefixes = tuple(int(n) for n in args.prefix.split(",")) if args.prefix else ()
+    except ValueError:
+        raise SystemExit(f"error: --prefix takes comma-separated numbers of observations, got {args.prefix!r}") from None
+    try:
+        report = evaluate(ds.path, models, args.out, cache_dir=args.cache, jobs=args.jobs, limit=args.limit,
+                          prefixes=prefixes, emulated=not args.no_emulated)
     except (FileNotFoundError, ModelIntegrityError) as exc:
         raise SystemExit(f"error: {exc}") from None
     print("\n".join(summary_lines(report)))
@@ -215,17 +222,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"MLP epochs at most (early stopping; default {d.mlp.epochs})")
     p.add_argument("--gru-epochs", type=int, default=d.gru.epochs,
                    help=f"GRU epochs at most (early stopping; default {d.gru.epochs})")
+    p.add_argument("--emulations", type=int, default=d.emulations, metavar="N",
+                   help=f"each training curve also observed by N other surveys (default {d.emulations}; 0: none)")
+    p.add_argument("--prefixes", type=int, default=d.prefixes, metavar="N",
+                   help=f"each training curve also cut to N prefixes, its first observations (default {d.prefixes})")
+    p.add_argument("--survey-data", type=Path, metavar="DIR",
+                   help="data root whose asassn/ and gaia_dr3/ curves lend their cadences to the emulation "
+                        "(default: ../shared/data)")
     p.add_argument("--seed", type=int, default=d.seed, help=f"random seed (default {d.seed})")
     _work_args(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="score ONNX models on a labelled dataset (macro F1, confusion, calibration)",
                        description="Score every model of a models directory, their ensemble and the study's "
-                                   "baseline on a dataset: on the training dataset its held-out test split, on any "
-                                   "other every labelled star (ASAS-SN classes mapped to Catalina ones).")
+                                   "baseline on a dataset: on the training dataset its held-out test split (and "
+                                   "emulated versions of those stars), on any other every labelled star (ASAS-SN "
+                                   "classes mapped to Catalina ones), at class and family level (Gaia: family).")
     _dataset_arg(p)
     p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
     p.add_argument("--out", type=Path, default=Path("report.json"), metavar="FILE", help="JSON report (default report.json)")
+    p.add_argument("--prefix", metavar="N,N,...",
+                   help="also score the first N observations of every curve, e.g. 20,50,100,200 (early classification)")
+    p.add_argument("--no-emulated", action="store_true",
+                   help="skip the emulated versions of the held-out test stars (training dataset only)")
     _work_args(p)
     p.set_defaults(func=cmd_evaluate)
 
@@ -250,8 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_download)
 
     from varstream.stream.cli import add_stream_commands
+    from varstream.view.cli import add_view_commands
 
     add_stream_commands(sub)
+    add_view_commands(sub)
     return parser
 
 

@@ -44,6 +44,20 @@ class ClassifierInfo:
     members: tuple[tuple[str, str], ...] = ()
 
 
+def calibrate(probs: np.ndarray, n_points: np.ndarray, edges: list[int], temperatures: list[float]) -> np.ndarray:
+    """Temperature-scaled probabilities: row ``i`` becomes ``p^(1/T) / Σ p^(1/T)`` with the ``T`` of
+    the length bin of ``n_points[i]`` (points after cleaning); unchanged when ``temperatures`` is
+    empty."""
+    if not temperatures:
+        return probs
+    which = np.minimum(np.searchsorted(np.asarray(edges), np.asarray(n_points), side="right"), len(temperatures) - 1)
+    inv_t = 1.0 / np.asarray(temperatures, dtype=np.float64)[which]
+    logp = np.log(np.clip(probs, 1e-12, 1.0)) * inv_t[:, None]
+    logp -= logp.max(axis=1, keepdims=True)
+    out = np.exp(logp)
+    return out / out.sum(axis=1, keepdims=True)
+
+
 def probabilities_output(outputs: list) -> np.ndarray:
     """The class-probability output of an ONNX model: the first 2-D floating-point output
     (a tree ensemble also returns its labels; the networks return probabilities only)."""
@@ -88,9 +102,11 @@ class OnnxModel:
         c = self.card
         return ClassifierInfo(c.name, c.version, c.sha256, c.feature_version, ((c.name, c.sha256),))
 
-    def predict_proba(self, features: np.ndarray | None = None, sequences: np.ndarray | None = None) -> np.ndarray:
+    def predict_proba(self, features: np.ndarray | None = None, sequences: np.ndarray | None = None,
+                      n_points: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities ``(n, len(classes))`` from full feature vectors ``(n, F)`` (the model
-        picks its own columns) or sequences ``(n, steps, channels)``, whichever its card reads."""
+        picks its own columns) or sequences ``(n, steps, channels)``, whichever its card reads
+        (``n_points`` is for the ensemble's calibration; a single model ignores it)."""
         if self.card.kind == "features":
             if features is None:
                 raise ValueError(f"model {self.card.name} needs feature vectors")
@@ -134,9 +150,23 @@ class Ensemble:
                               "/".join(sorted({c.version for c in cards})), self.sha256, cards[0].feature_version,
                               tuple((c.name, c.sha256) for c in cards))
 
-    def predict_proba(self, features: np.ndarray | None = None, sequences: np.ndarray | None = None) -> np.ndarray:
-        probs = np.stack([m.predict_proba(features, sequences) for m in self.members])
-        return np.tensordot(self.weights, probs, axes=1)
+    def member_probabilities(self, features: np.ndarray | None = None,
+                             sequences: np.ndarray | None = None) -> np.ndarray:
+        """Every member's probabilities, ``(members, n, classes)``."""
+        return np.stack([m.predict_proba(features, sequences) for m in self.members])
+
+    def combine(self, member_probs: np.ndarray, n_points: np.ndarray | None = None) -> np.ndarray:
+        """The card's rule: weighted mean of the members, calibrated by curve length when
+        ``n_points`` (points after cleaning, per row) is given."""
+        mean = np.tensordot(self.weights, member_probs, axes=1)
+        if n_points is None:
+            return mean
+        return calibrate(mean, n_points, self.card.length_edges, self.card.temperatures)
+
+    def predict_proba(self, features: np.ndarray | None = None, sequences: np.ndarray | None = None,
+                      n_points: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated ensemble probabilities (uncalibrated without ``n_points``)."""
+        return self.combine(self.member_probabilities(features, sequences), n_points)
 
 
 Classifier = OnnxModel | Ensemble

@@ -118,20 +118,28 @@ class ModelCard:
 
 @dataclass
 class EnsembleCard:
-    """How the ensemble combines its members: the weighted mean of their probabilities.
+    """How the ensemble combines its members: the weighted mean of their probabilities, then a
+    temperature per curve length (calibration: a curve of 30 points is less certain than one of
+    1,000, and the confidence must say so).
 
     Attributes:
         members: model names, in the order their probabilities are combined.
         weights: weight of each member (they sum to 1; equal weights when empty).
         member_sha256: the ONNX sha256 of each member the weights were fitted with.
+        length_edges: upper edges (points after cleaning, exclusive) of the length bins; a curve
+            longer than the last edge falls in the last bin.
+        temperatures: one per length bin: probabilities become ``p^(1/T)``, renormalised (T > 1
+            softens); empty means no calibration.
         combine: the rule, in words.
-        fitted_on: what the weights were chosen on (e.g. the validation split).
+        fitted_on: what the weights and temperatures were chosen on.
     """
 
     members: list[str]
     weights: dict[str, float] = field(default_factory=dict)
     member_sha256: dict[str, str] = field(default_factory=dict)
-    combine: str = "weighted mean of probabilities"
+    length_edges: list[int] = field(default_factory=list)
+    temperatures: list[float] = field(default_factory=list)
+    combine: str = "weighted mean of probabilities, then a temperature per curve length"
     fitted_on: str = ""
 
     def weights_for(self, names: list[str]) -> list[float]:

@@ -34,7 +34,8 @@ class Serve(ServeProcess):
     """A serve process logging into the test's temporary directory."""
 
     def __init__(self, bootstrap: str, topics: Topics, log_dir: Path, *extra: str, name: str = "serve") -> None:
-        super().__init__(bootstrap, topics, *extra, log_path=log_dir / f"{name}-{time.time_ns()}.log")
+        super().__init__(bootstrap, topics, *extra, log_path=log_dir / f"{name}-{time.time_ns()}.log",
+                         state_dir=log_dir / "state")
 
 
 class Collector(ClassificationCollector):

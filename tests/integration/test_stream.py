@@ -19,11 +19,15 @@ from tests.integration.streamkit import (
     Serve,
     assert_matches_offline,
     dead_letters,
+    metric_sum,
     metric_value,
     offline_predictions,
     serve_until_classified,
     topics_for,
 )
+from varstream.inference import default_models_dir
+from varstream.lightcurve import FEATURE_VERSION
+from varstream.modelcard import sha256_file
 from varstream.stream.codec import encode
 from varstream.stream.kafka import KafkaConfig, ensure_topics, partition_for
 from varstream.stream.replay import replay, replay_curves
@@ -77,12 +81,19 @@ def test_replayed_stars_get_the_offline_classification(broker, curves, offline, 
         assert all(r["publish_time"] >= r["ingest_time"] >= r["first_ingest_time"] > 0 for r in recs)
     assert_matches_offline(collector.latest, offline)
     rec = next(iter(collector.latest.values()))
-    assert len(rec["classifier"]["model_sha256"]) == 64 and rec["classifier"]["feature_version"] == "3"
+    assert rec["classifier"]["feature_version"] == FEATURE_VERSION
+    # model_sha256 is a file's: the ensemble card's, which pins every member's ONNX hash
+    assert rec["classifier"]["model_sha256"] == sha256_file(default_models_dir() / "ensemble.json")
+    members = {m["name"]: m["onnx_sha256"] for m in rec["classifier"]["members"]}
+    assert members == {n: sha256_file(default_models_dir() / f"{n}.onnx") for n in ("rf", "mlp", "gru")}
+    assert rec["family"] in ("RR", "CEP", "ECL", "LPV", "DSCT", "ROT") and 0 < rec["family_probability"] <= 1
+    assert all(r["exact"] for r in collector.latest.values())              # final = full search = offline
+    assert rec["abs_mag"] is not None and rec["abs_mag_err"] > 0            # every ASAS-SN star has a distance
     # the metrics page agrees with what was seen
     assert metric_value(metrics, "varstream_alerts_consumed_total") == report.n_alerts
     assert metric_value(metrics, "varstream_observations_accepted_total") == report.n_alerts
     assert metric_value(metrics, "varstream_classifications_published_total") == len(collector.records)
-    assert 'varstream_model_info{' in metrics and "dead_letters_total{" not in metrics
+    assert 'varstream_model_info{' in metrics and metric_sum(metrics, "varstream_dead_letters_total") == 0
     published = len(collector.records)
     for alert in ("newest", "oldest"):
         assert metric_value(metrics, "varstream_end_to_end_latency_seconds_count", f'alert="{alert}"') == published

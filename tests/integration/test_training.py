@@ -22,8 +22,17 @@ from varstream.offline.train import prepare, train
 
 pytestmark = pytest.mark.integration
 
-SMALL = TrainConfig(limit=1800, cap=300, floor=60, rf_trees=10, jobs=2,
+SMALL = TrainConfig(limit=1800, cap=300, floor=60, rf_trees=10, jobs=2, emulations=1, prefixes=1,
                     mlp=NetConfig(epochs=3, hidden=(32, 16)), gru=NetConfig(epochs=1, gru_units=8, batch_size=128))
+
+
+def _source(object_id: str) -> str:
+    """The star an emulated row was made from (``<id>@<survey>#k`` or ``<id>[:N]``)."""
+    return object_id.split("@")[0].split("[:")[0]
+
+
+def _emulated(object_id: str) -> bool:
+    return "@" in object_id or "[:" in object_id
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +49,8 @@ def test_split_has_no_leakage_and_balancing_counts(prepared):
     real_train = set(prepared.train_real.object_ids.tolist())
     val, test = set(prepared.val.object_ids.tolist()), set(prepared.test.object_ids.tolist())
     assert not (real_train & val or real_train & test or val & test)
-    train_counts = Counter(prepared.train.labels.tolist())
+    not_emulated = np.array([not _emulated(i) for i in prepared.train.object_ids])
+    train_counts = Counter(prepared.train.labels[not_emulated].tolist())
     assert max(Counter(prepared.train_real.labels.tolist()).values()) == SMALL.cap      # EW capped
     for label, made in prepared.n_synthetic.items():                                    # rare classes topped up
         assert train_counts[label] == SMALL.floor
@@ -49,13 +59,51 @@ def test_split_has_no_leakage_and_balancing_counts(prepared):
 
 
 def test_synthetic_curves_only_in_training_with_real_cadences(prepared, catalina_dir):
-    synthetic = [i for i in prepared.train.object_ids if i.startswith("synthetic:")]
+    synthetic = [i for i in prepared.train.object_ids if i.startswith("synthetic:") and not _emulated(i)]
     assert len(synthetic) == sum(prepared.n_synthetic.values())
     assert not any(i.startswith("synthetic:") for i in prepared.val.object_ids)
     assert not any(i.startswith("synthetic:") for i in prepared.test.object_ids)
     sources = {i.split(":")[1] for i in synthetic}
     assert sources <= set(prepared.train_real.object_ids.tolist())     # real training stars only
     assert not sources & (set(prepared.val.object_ids.tolist()) | set(prepared.test.object_ids.tolist()))
+
+
+def test_emulated_curves_come_only_from_their_own_part(prepared):
+    """Training learns from emulations of training stars (real and synthetic) only; the held-out
+    stars' emulations serve validation and the report, never training."""
+    train_ids = set(prepared.train.object_ids.tolist())
+    val, test = set(prepared.val.object_ids.tolist()), set(prepared.test.object_ids.tolist())
+    emulated = [i for i in prepared.train.object_ids if _emulated(i)]
+    assert prepared.n_emulated == len(emulated) > len(prepared.train_real)              # more than one per star
+    assert {_source(i) for i in emulated} <= train_ids and not {_source(i) for i in emulated} & (val | test)
+    assert any("[:" in i for i in emulated) and any("@" in i for i in emulated)          # prefixes and surveys
+    assert {_source(i) for i in prepared.val_emulated.object_ids} <= val
+    assert {_source(i) for i in prepared.test_emulated.object_ids} <= test
+    surveys = {i.split("@")[1].split("#")[0].split("[")[0] for i in emulated if "@" in i}
+    assert surveys >= {"ground", "sparse", "asassn", "gaia"}
+    assert "abs_mag" not in [prepared.table.names[i] for i in prepared.columns]         # Catalina has no distances
+
+
+def test_emulated_cadences_are_their_sources_cadences(data_root, catalina_dir):
+    """A curve emulated on a real survey takes one of that survey's real cadences and its errors."""
+    from varstream.lightcurve.loaders.dataset import open_dataset
+    from varstream.offline.emulate import Emulation, default_surveys, register
+
+    surveys = {s.name: s for s in default_surveys(data_root)}
+    register(list(surveys.values()))
+    real = {name: [np.unique(lc.times) - np.unique(lc.times)[0] for lc in open_dataset(data_root / folder).iter_lightcurves()]
+            for name, folder in (("asassn", "asassn"), ("gaia", "gaia_dr3"))}
+    sources = list(open_dataset(catalina_dir).iter_lightcurves(limit=20))
+    for name, cadences in real.items():
+        spans = []
+        for k, lc in enumerate(sources):
+            made = Emulation(lc, name, None, seed=k).build()
+            rel = made.times - made.times[0]
+            assert any(c.size == rel.size and np.allclose(c, rel) for c in cadences), name
+            spans.append(np.ptp(made.times))
+        real_spans = [np.ptp(c) for c in cadences if c.size >= 20]
+        assert min(real_spans) <= np.median(spans) <= max(real_spans)
+    assert np.median(Emulation(sources[0], "gaia", None, 1).build().errors) < 0.01        # Gaia's mmag errors
 
 
 def _onnx_probs(model, feed_name, x):
@@ -117,7 +165,8 @@ def test_train_writes_models_cards_split_and_report(trained):
         assert {"tensorflow", "onnxruntime", "varstream"} <= set(card.versions) and card.created
         md = (out / f"{name}.card.md").read_text()
         assert card.sha256 in md and "macro F1" in md
-    assert ModelCard.read(out / "rf.card.json").feature_names == list(feature_names())
+    assert ModelCard.read(out / "rf.card.json").feature_names == report["features_used"]
+    assert "abs_mag" not in report["features_used"] and "log10_period" in report["features_used"]
     baseline = ModelCard.read(out / "baseline_rf.card.json")
     assert baseline.feature_names and all(n.startswith("c22time_") for n in baseline.feature_names)
     split = json.loads((out / "split.json").read_text())
@@ -169,6 +218,8 @@ def test_train_and_evaluate_on_the_asassn_layout(asassn_dir, tmp_path):
     card = ModelCard.read(out / "rf.card.json")
     assert {"SR", "L", "EA", "EW"} <= set(card.classes)            # the survey's own classes
     assert "asassn" in card.dataset
+    assert {"abs_mag", "abs_mag_err"} <= set(card.feature_names)   # a dataset with distances uses them
+    assert {"abs_mag", "abs_mag_err"} <= set(ModelCard.read(out / "mlp.card.json").feature_names)
     proc = subprocess.run([sys.executable, "-m", "varstream", "evaluate", "--dataset", str(asassn_dir),
                            "--models", str(out), "--out", str(tmp_path / "r.json"), "--cache", str(tmp_path / "cache")],
                           capture_output=True, text=True, timeout=600)

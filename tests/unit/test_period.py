@@ -31,3 +31,50 @@ def test_degenerate_input_raises_named_error():
         find_period("z", np.array([1.0, 1.0, 1.0]), np.ones(3), np.ones(3))
     with pytest.raises(LightCurveError, match="at least 3 points"):
         find_period("z", np.array([1.0, 2.0]), np.ones(2), np.ones(2))
+
+
+def _eclipsing(period=2.7, n=400, span=2000.0, depth1=0.8, depth2=0.3, width=0.03, seed=5):
+    """A detached binary: flat light with two narrow eclipses of unequal depth (times in days)."""
+    rng = np.random.default_rng(seed)
+    t = 55000 + np.sort(rng.uniform(0, span, n))
+    ph = np.mod((t - 55000) / period, 1.0)
+    mags = 13.0 + rng.normal(0, 0.01, n)
+    mags += depth1 * np.exp(-0.5 * (np.minimum(ph, 1 - ph) / width) ** 2)
+    mags += depth2 * np.exp(-0.5 * ((ph - 0.5) / width) ** 2)
+    return t, mags, np.full(n, 0.01)
+
+
+def test_eclipsing_binary_is_found_at_its_orbital_period_not_a_harmonic():
+    t, m, e = _eclipsing()
+    res = find_period("ea", t, m, e)
+    assert res.period == pytest.approx(2.7, rel=1e-3)              # a sine fit alone lands on P/2 or P/4
+    single = find_period("ea", t, m, e, PeriodSearchConfig(decisive_bic=1e9))
+    assert single.period != pytest.approx(2.7, rel=1e-3)           # ... as the decision step shows
+    assert 0.0 <= res.explained <= 1.0 and res.candidates[0] == pytest.approx(1 / res.period)
+
+
+def test_rr_lyrae_near_half_a_day_is_not_masked_as_a_daily_alias():
+    lc = synthetic_curve(n=300, period=0.4975, seed=3)             # 2.010 c/d, 0.005 c/d from 2 c/sidereal day
+    assert find_period(lc.object_id, lc.times, lc.mags, lc.errors).period == pytest.approx(0.4975, rel=1e-3)
+
+
+def test_a_slow_trend_or_band_step_does_not_decide_between_candidates():
+    rng = np.random.default_rng(4)
+    t = 55000 + np.sort(np.concatenate([rng.uniform(365 * k, 365 * k + 200, 60) for k in range(8)]))
+    step = np.where(t > 55000 + 365 * 4, 0.4, 0.0)                  # a zero-point step between seasons
+    y = 0.15 * np.sin(2 * np.pi * t / 0.0963) + step + 0.2 * (t - t[0]) / 3000 + rng.normal(0, 0.02, t.size)
+    res = find_period("dsct", t, y, np.full(t.size, 0.02))
+    assert res.period == pytest.approx(0.0963, rel=1e-3)
+
+
+def test_refinement_near_known_candidates_agrees_with_the_full_search():
+    from varstream.lightcurve.period import refine_period
+
+    lc = synthetic_curve(n=300, period=3.3, seed=8)
+    full = find_period(lc.object_id, lc.times, lc.mags, lc.errors)
+    grown = synthetic_curve(n=310, period=3.3, seed=8)
+    again = find_period(grown.object_id, grown.times, grown.mags, grown.errors)
+    fast = refine_period(grown.object_id, grown.times, grown.mags, grown.errors, full.candidates)
+    assert fast.period == again.period and fast.n_frequencies == 0 and again.n_frequencies > 0
+    with pytest.raises(LightCurveError, match="no candidate"):
+        refine_period("z", lc.times, lc.mags, lc.errors, (1e6,))

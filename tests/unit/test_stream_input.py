@@ -41,10 +41,11 @@ def test_bad_sources_are_rejected_with_a_reason_naming_the_star(source, code):
 
 def test_key_and_ids_are_checked_and_bad_history_points_are_dropped_and_counted():
     assert validate_alert(ALERT, b"J2").code == "key_mismatch"
+    assert validate_alert(ALERT, None).code == "missing_key"
     assert validate_alert({**ALERT, "object_id": ""}, b"").code == "bad_object_id"
     prev = [{"mjd": 57000.0, "band": "V", "mag": 14.2, "mag_err": 0.03},
             {"mjd": 57001.0, "band": "V", "mag": 14.2, "mag_err": -1.0}]
-    ok = validate_alert({**ALERT, "prev_sources": prev, "catalogue": {"parallax_mas": 2.0, "ruwe": float("nan")}}, None)
+    ok = validate_alert({**ALERT, "prev_sources": prev, "catalogue": {"parallax_mas": 2.0, "ruwe": float("nan")}}, b"J1")
     assert isinstance(ok, ValidAlert) and len(ok.sources) == 2 and ok.dropped == {"nonpositive_error": 1}
     assert ok.catalogue == {"parallax_mas": 2.0}
 

@@ -1,4 +1,5 @@
-"""Per-star state: order-independent de-duplication, digests, changelog restore, the cost policy."""
+"""Per-star state: order-independent de-duplication, digests, changelog restore, the local store,
+the cost policy."""
 
 import random
 
@@ -10,12 +11,15 @@ from varstream.stream.policy import ReclassifyPolicy
 from varstream.stream.state import (
     Classified,
     Observation,
-    PartitionStore,
     StarState,
+    apply_change,
     catalogue_change,
     classified_change,
+    decode_star,
+    encode_star,
     observation_change,
 )
+from varstream.stream.store import Checkpoint, MemoryBackend, PartitionStore, RocksBackend
 
 
 def _obs(mjd, mag=15.0, err=0.02, band="g", alert="a"):
@@ -26,18 +30,30 @@ def test_state_is_the_same_whatever_the_order_and_duplicates_change_nothing():
     points = [_obs(float(t), 15 + 0.1 * t) for t in range(50)]
     better = _obs(7.0, 15.3, err=0.01)          # same time as a point, smaller error: wins
     worse = _obs(8.0, 14.0, err=0.5)            # same time, larger error: loses
+    tie = _obs(9.0, 15.9, err=0.02)             # equal error, larger magnitude: loses (magnitude tie-break)
+    tie_wins = _obs(10.0, 14.0, err=0.02)       # equal error, smaller magnitude: wins
     first, second = StarState("s", 0), StarState("s", 0)
-    for o in points + [better, worse]:
+    for o in points + [better, worse, tie, tie_wins]:
         first.add(o)
-    shuffled = points + [better, worse] + points  # everything twice
+    shuffled = points + [better, worse, tie, tie_wins] + points  # everything twice
     random.Random(1).shuffle(shuffled)
     for o in shuffled:
         second.add(o)
-    assert first.digest == second.digest and len(first.observations) == len(second.observations) == 50
-    assert second.observations[7.0].mag_err == 0.01 and second.observations[8.0].mag_err == 0.02
+    assert first.digest == second.digest and first.n_observations == second.n_observations == 50
+    assert np.array_equal(first.mag, second.mag) and np.array_equal(first.err, second.err)
+    i7, i8, i9, i10 = (int(np.searchsorted(second.mjd, t)) for t in (7.0, 8.0, 9.0, 10.0))
+    assert second.err[i7] == 0.01 and second.err[i8] == 0.02 and second.mag[i9] == 15 + 0.9 and second.mag[i10] == 14.0
     assert not second.add(points[3]) and not second.add(worse)
     lc = second.lightcurve()
     assert np.all(np.diff(lc.times) > 0) and lc.aux["band"].tolist() == ["g"] * 50
+
+
+def test_replacing_a_point_updates_the_digest_exactly():
+    a, b = StarState("s", 0), StarState("s", 0)
+    a.add(_obs(1.0, 15.0, 0.05))
+    a.add(_obs(1.0, 15.1, 0.01))                # replaces
+    b.add(_obs(1.0, 15.1, 0.01))
+    assert a.digest == b.digest
 
 
 def test_catalogue_data_change_the_digest():
@@ -49,7 +65,7 @@ def test_catalogue_data_change_the_digest():
     assert not star.set_catalogue({"parallax_mas": 1.2})
 
 
-def test_changelog_records_rebuild_the_state_and_find_unclassified_stars():
+def _records():
     live = StarState("s", 3)
     records = []
     for t in range(30):
@@ -58,30 +74,81 @@ def test_changelog_records_rebuild_the_state_and_find_unclassified_stars():
         records.append(encode("state", observation_change("s", o)))
     live.set_catalogue({"distance_pc": 500.0})
     records.append(encode("state", catalogue_change("s", live.catalogue)))
-    classified = Classified(live.digest, 30, "EW", 1_700_000_000_500)
+    classified = Classified(live.digest, 30, "EW", 1_700_000_000_030, (1.5, 0.7), 30, 0.8, False)
     records.append(encode("state", classified_change("s", classified)))
-    extra = _obs(31.0)
-    records.append(encode("state", observation_change("s", extra)))   # arrived, never classified
+    late = [_obs(31.0), _obs(40.0)]                                       # arrived, never classified
+    records += [encode("state", observation_change("s", o)) for o in late]
+    for o in late:
+        live.add(o)
+    return live, records, late
 
+
+def test_changelog_records_rebuild_the_state_and_find_unclassified_stars():
+    live, records, late = _records()
     store = PartitionStore(3)
     for raw in records + records[:5]:                                   # replays are idempotent
         store.apply(decode("state", raw))
-    restored = store.stars["s"]
-    assert len(restored.observations) == 31 and restored.catalogue == {"distance_pc": 500.0}
+    restored = store.get("s")
+    assert restored.n_observations == 32 and restored.catalogue == {"distance_pc": 500.0}
     assert restored.classified.n_observations == 30 and restored.pending
-    assert store.after_restore(now=100.0) == 1
-    assert restored.pending_since == 100.0 and restored.first_pending_ingest_ms == extra.ingest_ms
-    live.add(extra)
+    assert restored.classified.candidates == (1.5, 0.7) and restored.classified.exact is False
+    restored.mark_restored(now=100.0)
+    assert restored.pending_since == 100.0 and restored.pending_observations == 2
+    assert restored.first_pending_ingest_ms == min(o.ingest_ms for o in late)   # the longest-waiting one
     assert restored.digest == live.digest
+
+
+def test_encoding_round_trips_every_field():
+    live, records, _ = _records()
+    live.latest_alert = ("a40.0", 1_700_000_000_040)
+    back = decode_star(encode_star(live))
+    for name in ("object_id", "partition", "catalogue", "obs_digest", "catalogue_digest", "classified", "latest_alert"):
+        assert getattr(back, name) == getattr(live, name), name
+    for name in ("mjd", "mag", "err", "band", "ingest_ms"):
+        assert np.array_equal(getattr(back, name), getattr(live, name)) and getattr(back, name).dtype == getattr(
+            live, name).dtype, name
+    with pytest.raises(ValueError):
+        decode_star(b"VS1" + b"\0" * 20)
+
+
+@pytest.mark.parametrize("backend", ["memory", "rocksdb"])
+def test_the_store_keeps_stars_checkpoint_and_pending_markers_and_evicts_the_rest(backend, tmp_path):
+    def open_store():
+        return PartitionStore(0, MemoryBackend() if backend == "memory" else RocksBackend(tmp_path / "db"))
+
+    store = open_store()
+    if backend == "memory":
+        store.backend = shared = MemoryBackend()
+    done, waiting = store.star("done"), store.star("waiting")
+    for t in range(5):
+        done.add(_obs(float(t)))
+        waiting.add(_obs(float(t)))
+    done.mark_classified(Classified(done.digest, 5, "RRab", 1))
+    assert store.commit(Checkpoint("epoch-1", 41)) == 2
+    assert set(store.cache) == {"waiting"} and not store.dirty            # only the pending star stays in memory
+    assert store.checkpoint() == Checkpoint("epoch-1", 41)
+    if backend == "memory":
+        reopened = PartitionStore(0, shared)
+    else:
+        store.close()
+        reopened = open_store()
+    assert reopened.checkpoint() == Checkpoint("epoch-1", 41)
+    assert [s.object_id for s in reopened.pending_stars()] == ["waiting"]
+    assert reopened.get("done").classified.predicted_class == "RRab" and reopened.get("nobody") is None
+    assert reopened.n_stars == 2
+    reopened.wipe()
+    assert reopened.checkpoint() is None and reopened.get("done") is None
+    reopened.close()
 
 
 def test_policy_growth_staleness_and_pause():
     policy = ReclassifyPolicy(min_new_points=1, growth_fraction=0.05, max_delay_s=10, idle_s=1)
     assert policy.points_needed(0) == 1 and policy.points_needed(200) == 10 and policy.points_needed(2000) == 100
+    assert policy.points_needed(201) == 11                      # rounds up
     star = StarState("s", 0)
     for t in range(200):
         star.add(_obs(float(t)))
-    star.mark_classified(Classified(star.digest, 200, "EW", 0))
+    star.mark_classified(Classified(star.digest, 200, "EW", 99_900))   # published at 99.9 s
     assert policy.reason(star, 0.0) is None                    # nothing new
     for t in range(200, 205):
         star.add(_obs(float(t)))
@@ -100,3 +167,29 @@ def test_policy_growth_staleness_and_pause():
     assert policy.reason(star, 110.0, backlog=True) == "stale"
     with pytest.raises(ValueError):
         ReclassifyPolicy(min_new_points=0)
+
+
+def test_policy_fresh_alerts_settling_and_the_choice_of_period_search():
+    policy = ReclassifyPolicy(idle_s=1.0, settle_s=30.0, refresh_fraction=0.1)
+    star = StarState("s", 0)
+    for t in range(100):
+        star.add(_obs(float(t)))
+    star.mark_classified(Classified(star.digest, 100, "RRab", 1_000_000, (2.0, 1.0), 100, 0.9, True, 0.5))
+    star.add(_obs(200.0))
+    star.mark_pending(now=1_005.0, ingest_ms=1, alert_id="x")         # quiet for 5 s before: a survey's cadence
+    assert policy.reason(star, 1_005.0) == "fresh"
+    assert policy.reason(star, 1_005.0, backlog=True) is None           # not while catching up
+    assert not policy.full_search(star, "fresh")                         # 101 < 1.1 x 100: the fast path
+    assert policy.full_search(star, "idle") and policy.full_search(star, "settle")
+    for t in range(201, 211):
+        star.add(_obs(float(t)))
+    assert policy.full_search(star, "growth")                            # grew by 10 %: new resolution
+    star.mark_classified(Classified(star.digest, 111, "RRab", 1_006_000, (2.0,), 100, 0.9, False, 0.5))
+    assert policy.reason(star, 1_020.0) is None and policy.reason(star, 1_036.0) == "settle"
+    assert policy.reason(star, 1_036.0, backlog=True) is None
+    star.classified.exact = True
+    assert policy.reason(star, 1_036.0) is None                          # settled: nothing to do
+    fresh = StarState("new", 0)
+    assert policy.full_search(fresh, "growth")                           # no candidates yet
+    with pytest.raises(ValueError):
+        ReclassifyPolicy(explained_drop=2.0)

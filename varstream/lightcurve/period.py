@@ -309,7 +309,9 @@ def refine_period(object_id: str, times: np.ndarray, mags: np.ndarray, errors: n
     """
     curve = _prepare(object_id, times, mags, errors, config)
     fmin, fmax, df, _ = _grid(curve, config)
-    inside = [f for f in candidates if fmin <= f <= fmax]
+    # on the lattice the full search of this curve refines on: a candidate whose coarse peak has
+    # not moved is refined exactly as the full search would (the same fine frequencies)
+    inside = sorted({fmin + df * round((f - fmin) / df) for f in candidates if fmin <= f <= fmax})
     if not inside:
         raise LightCurveError(object_id, "no candidate frequency inside the search range")
     refined = sorted(_refine(curve, inside, df, config, fmin, fmax), key=lambda fp: -fp[1])

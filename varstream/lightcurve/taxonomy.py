@@ -68,6 +68,16 @@ def catalina_class(type_code: int | str) -> str:
         raise ValueError(f"unknown Catalina type code {type_code!r}") from None
 
 
+def model_class(label: str | None, classes: list[str] | tuple[str, ...]) -> str | None:
+    """The class among ``classes`` (a model's) that a catalogue label of any survey read here means,
+    or None: the label itself, else its ASAS-SN → Catalina mapping."""
+    name = normalise_label(label)
+    if name in classes:
+        return name
+    mapped = asassn_to_catalina(name)
+    return mapped if mapped in classes else None
+
+
 def normalise_label(label: str | None) -> str:
     """A catalogue class as the models see it: surrounding blanks and the uncertainty mark ``:``
     removed (``"SR: "`` → ``"SR"``); ``""`` for no label. Loaders apply it to every label they read."""

@@ -10,14 +10,14 @@ again by other surveys:
    irregular part of a semi-regular variable) is kept as the curve's own residuals in time, with
    the photometric noise taken out (scaled by ``sqrt(1 - σ²/var)``). A new observation at time
    ``t`` is the fold at ``t``'s phase plus the residual of the original point nearest to ``t``
-   (times wrapped onto the original span).
+   (times wrapped onto the original span). Half of the emulations of long-period variables, delta
+   Scuti and rotational variables are widened to the periods and amplitudes their class has in
+   other surveys (:data:`WIDEN`): the star's time scale stretched, its amplitude rescaled.
 2. **The survey.** A :class:`Survey` draws the new times, the quoted errors (its own
    error–magnitude relation) and the noise actually added (quoted error times the survey's ratio of
    real scatter to quoted error, measured per curve), an outlier rate, and the star's brightness
    in that survey. The shape's amplitude is scaled by a band factor (pulsators are larger in g
-   than in V and smaller in Gaia's broad G), and for long-period variables by a wide log-uniform
-   factor (their amplitudes span ~0.05–8 mag: Catalina's are mostly Miras, other surveys see many
-   small-amplitude semi-regulars).
+   than in V and smaller in Gaia's broad G).
 3. **Prefixes.** A stream classifies a star from its first ~20 points on, so curves are also cut to
    their first N points (N log-uniform from ``min_prefix``).
 
@@ -58,8 +58,18 @@ from varstream.lightcurve.taxonomy import family_of
 
 log = logging.getLogger(__name__)
 
-#: Families whose amplitudes are widened log-uniformly over this range (mag, peak to peak).
-WIDE_AMPLITUDE = {"LPV": (0.05, 8.0)}
+#: Bumped whenever an emulation of the same curve changes (cached emulated features are keyed by it).
+EMULATION_VERSION = "2"
+#: Physical ranges a family's emulations are widened to (period in days, peak-to-peak amplitude
+#: in mag, log-uniform; None keeps the star's own), because Catalina samples only part of what
+#: other surveys see (GCVS class definitions; Samus et al. 2017): its long-period variables are
+#: mostly large-amplitude Miras, while semi-regulars of 20-1000 d and 0.05 mag exist; its delta
+#: Scuti stars are high-amplitude ones, while most have a few hundredths of a magnitude; its
+#: rotational variables have periods of a fraction of a day, while spotted stars rotate in 0.3-60 d
+#: with 0.02-0.5 mag.
+WIDEN = {"LPV": ((20.0, 1000.0), (0.05, 8.0)), "DSCT": (None, (0.01, 0.8)), "ROT": ((0.3, 60.0), (0.02, 0.5))}
+#: Share of emulations that are widened (the rest keep the star as it was observed).
+WIDEN_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -221,12 +231,15 @@ class StarModel:
         values = model.values - np.median(model.values)
         return StarModel(lc.object_id, lc.label, float(period), model.grid, values, cur.times - cur.times[0], resid)
 
-    def at(self, times: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Magnitudes (about 0) at ``times`` (days): the fold at a random phase plus the residuals."""
-        ph = np.mod(phase(times, self.period, epoch=0.0) + rng.uniform(), 1.0)
+    def at(self, times: np.ndarray, rng: np.random.Generator, period: float | None = None) -> np.ndarray:
+        """Magnitudes (about 0) at ``times`` (days): the fold at a random phase plus the residuals;
+        with another ``period`` the star's time scale is stretched (fold and residuals alike)."""
+        stretch = 1.0 if period is None else period / self.period
+        ph = np.mod(phase(times, self.period * stretch, epoch=0.0) + rng.uniform(), 1.0)
         shape = np.interp(ph, self.grid, self.values, period=1.0)
+        own = times / stretch
         span = max(float(self.residual_times[-1]), 1e-9)
-        shifted = np.mod(times + rng.uniform(0.0, span), span)
+        shifted = np.mod(own + rng.uniform(0.0, span), span)
         j = np.clip(np.searchsorted(self.residual_times, shifted), 0, self.residuals.size - 1)
         return shape + self.residuals[j]
 
@@ -249,13 +262,14 @@ class Emulation:
         if self.survey is not None:
             model = StarModel.fit(lc)
             obs = _REGISTRY[self.survey].draw(rng)
-            shape = model.at(obs.times, rng)
+            periods, amplitudes = WIDEN.get(family_of(lc.label), (None, None))
+            widen = rng.uniform() < WIDEN_SHARE
+            period = float(np.exp(rng.uniform(*np.log(periods)))) if widen and periods else None
+            shape = model.at(obs.times, rng, period)
             factor = obs.band_factor
-            family = family_of(lc.label)
-            if family in WIDE_AMPLITUDE:
-                lo, hi = WIDE_AMPLITUDE[family]
+            if widen and amplitudes:
                 amp = max(float(np.ptp(model.values)), 1e-3)
-                factor *= np.exp(rng.uniform(np.log(lo), np.log(hi))) / amp
+                factor *= np.exp(rng.uniform(*np.log(amplitudes))) / amp
             mags = obs.mean_mag + factor * shape
             quoted = np.clip(obs.quoted_error(mags), 5e-4, 0.5)
             mags = mags + rng.normal(0.0, 1.0, mags.size) * quoted * obs.noise_ratio
@@ -263,7 +277,7 @@ class Emulation:
             mags[outliers] += rng.choice([-1.0, 1.0], outliers.sum()) * rng.uniform(0.3, 2.0, outliers.sum())
             t0 = float(lc.times.min()) if len(lc) else 0.0
             lc = LightCurve(f"{lc.object_id}@{self.survey}{self.tag}", t0 + obs.times, mags, quoted, obs.band,
-                            label=lc.label, meta={"emulated": self.survey.name, "source": lc.object_id})
+                            label=lc.label, meta={"emulated": self.survey, "source": lc.object_id})
         if self.prefix is not None:
             order = np.argsort(lc.times, kind="stable")[: self.prefix]
             lc = lc.select(np.sort(order)).with_values(object_id=f"{lc.object_id}[:{self.prefix}]",

@@ -1,10 +1,25 @@
 """``varstream evaluate``: score the shipped (or any) ONNX models on a labelled dataset.
 
-On the dataset the models were trained on (same data hash) only the held-out test stars of
-``split.json`` are scored; on any other dataset every labelled star whose class the models know
-is scored, after mapping survey classes to the models' taxonomy (ASAS-SN → Catalina, see
-:mod:`varstream.lightcurve.taxonomy`). Every model, the ensemble and the study's baseline are
-scored in the same run, with confusion matrices and reliability diagrams as PNG beside the report.
+Scope: on the dataset the models were trained on (same data hash) the held-out test stars of
+``split.json``; on any other dataset every labelled star. Every model, the ensemble and the study's
+baseline are scored in one run, with confusion matrices and reliability diagrams as PNG beside
+the report, at two levels:
+
+- **classes**, where a dataset label maps to a model class (ASAS-SN → Catalina,
+  :mod:`varstream.lightcurve.taxonomy`);
+- **families** (RR, CEP, ECL, LPV, DSCT, ROT) for every star whose label has one: the family
+  probability is the sum of its classes' probabilities. A dataset labelled by family only (the
+  Gaia layout) is scored at family level only; so are labels without a model class (e.g. ASAS-SN's
+  classical Cepheids, DCEP, a known limit of models trained on Catalina, which has none).
+
+Two more views, each with its own table:
+
+- ``emulated``: on the training dataset, the emulated versions of the test stars (other surveys'
+  cadences and noise, prefixes; :mod:`.emulate`) — the stars are held out, their re-observations
+  were never trained on;
+- ``prefixes``: the first N observations of every scored curve that has at least N (the stream's
+  view of a young star), with macro F1, balanced accuracy and calibration (ECE) per N, and a plot
+  of macro F1 against N.
 """
 
 from __future__ import annotations
@@ -17,73 +32,212 @@ from typing import Any
 
 import numpy as np
 
-from varstream.inference import ENSEMBLE, load_classifier, load_models
-from varstream.lightcurve.loaders.dataset import open_dataset
-from varstream.lightcurve.taxonomy import asassn_to_catalina
+from varstream.inference import ENSEMBLE, Ensemble, load_classifier, load_models
+from varstream.lightcurve import PipelineConfig
+from varstream.lightcurve.loaders.dataset import Dataset, default_data_root, open_dataset
+from varstream.lightcurve.taxonomy import FAMILY_NAMES, family_of, model_class
 from varstream.modelcard import ENSEMBLE_FILE
-from varstream.offline.feature_cache import dataset_table
-from varstream.offline.metrics import classification_report, plot_confusion, plot_reliability
+from varstream.offline import emulate
+from varstream.offline.feature_cache import FeatureTable, cached_table, dataset_table, featurise_curves
+from varstream.offline.metrics import classification_report, plot_confusion, plot_prefixes, plot_reliability
 
 log = logging.getLogger(__name__)
 
-
-def map_label(label: str, classes: list[str], kind: str) -> str | None:
-    """The model class of a (normalised) dataset label, or None when the models have no such class."""
-    if label in classes:
-        return label
-    mapped = asassn_to_catalina(label) if kind == "asassn" else None
-    return mapped if mapped in classes else None
+#: Seed offset of the emulated test stars (the one ``varstream train`` reports with).
+EMULATED_TEST_SEED = 303
 
 
-def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path,
-             cache_dir: Path | None = None, jobs: int = 0, limit: int | None = None) -> dict[str, Any]:
-    """Score every model in ``models_dir`` (and their ensemble) on a dataset; write the JSON report
-    to ``out`` and ``<out stem>_<model>_confusion.png`` / ``_reliability.png`` beside it."""
-    models = load_models(models_dir)
-    if not models:
-        raise FileNotFoundError(f"no model cards (*.card.json) in {models_dir}")
-    classifiers = dict(models)
-    if (Path(models_dir) / ENSEMBLE_FILE).exists():
-        classifiers[ENSEMBLE] = load_classifier(models_dir, ENSEMBLE)
-    classes = next(iter(models.values())).card.classes
-    dataset = open_dataset(dataset_dir)
-    table, data_hash = dataset_table(dataset, cache_dir, jobs or None, limit=limit)
-    split_path = Path(models_dir) / "split.json"
-    scope = "all labelled stars"
+def _families(classes: list[str]) -> list[str]:
+    present = {family_of(c) for c in classes}
+    return [f for f in FAMILY_NAMES if f in present]
+
+
+def _family_probs(probs: np.ndarray, classes: list[str], families: list[str]) -> np.ndarray:
+    out = np.zeros((probs.shape[0], len(families)))
+    for j, c in enumerate(classes):
+        fam = family_of(c)
+        if fam in families:
+            out[:, families.index(fam)] += probs[:, j]
+    return out
+
+
+class Scorer:
+    """Every classifier of a models directory, scoring feature tables at class and family level."""
+
+    def __init__(self, models_dir: str | Path) -> None:
+        models = load_models(models_dir)
+        if not models:
+            raise FileNotFoundError(f"no model cards (*.card.json) in {models_dir}")
+        self.classifiers: dict[str, Any] = dict(models)
+        if (Path(models_dir) / ENSEMBLE_FILE).exists():
+            self.classifiers[ENSEMBLE] = load_classifier(models_dir, ENSEMBLE)
+        self.classes = next(iter(models.values())).card.classes
+        self.families = _families(self.classes)
+
+    def probabilities(self, table: FeatureTable) -> dict[str, np.ndarray]:
+        out = {}
+        for name, model in self.classifiers.items():
+            if isinstance(model, Ensemble):
+                out[name] = model.predict_proba(table.X, table.seq, table.n_points)
+            else:
+                out[name] = model.predict_proba(table.X, table.seq)
+        return out
+
+    def score(self, table: FeatureTable, labels: list[str], family_only: bool) -> dict[str, Any]:
+        """Class- and family-level reports of every classifier on the rows of ``table``."""
+        classes, families = self.classes, self.families
+        mapped = [None if family_only else model_class(lab, classes) for lab in labels]
+        fams = [family_of(lab) for lab in labels]
+        class_rows = np.array([m is not None for m in mapped], dtype=bool)
+        family_rows = np.array([f in families for f in fams], dtype=bool)
+        y_class = np.array([classes.index(m) for m in mapped if m is not None], dtype=np.int64)
+        y_family = np.array([families.index(f) for f in fams if f in families], dtype=np.int64)
+        result: dict[str, Any] = {"n_class": int(class_rows.sum()), "n_family": int(family_rows.sum()), "models": {}}
+        for name, probs in self.probabilities(table).items():
+            rep: dict[str, Any] = {}
+            if class_rows.any():
+                rep = classification_report(probs[class_rows], y_class, classes)
+            if family_rows.any():
+                rep["family"] = classification_report(_family_probs(probs[family_rows], classes, families), y_family,
+                                                      families)
+            result["models"][name] = rep
+        return result
+
+
+def _scoped_rows(table: FeatureTable, models_dir: Path, data_hash: str) -> tuple[np.ndarray, str]:
     rows = np.flatnonzero(table.ok & (table.labels != ""))
+    split_path = models_dir / "split.json"
     if split_path.exists():
         split = json.loads(split_path.read_text())
         if split.get("data_hash") == data_hash:
             test = set(split["test_ids"])
-            rows = np.array([i for i in rows if table.object_ids[i] in test], dtype=np.int64)
-            scope = "held-out test split"
-    mapped = [map_label(str(table.labels[i]), classes, dataset.kind) for i in rows]
-    unmapped = Counter(str(table.labels[i]) for i, m in zip(rows, mapped) if m is None)
-    keep = np.array([m is not None for m in mapped], dtype=bool)
-    rows = rows[keep]
-    y = np.array([classes.index(m) for m in mapped if m is not None], dtype=np.int64)
+            return np.array([i for i in rows if table.object_ids[i] in test], dtype=np.int64), "held-out test split"
+    return rows, "all labelled stars"
+
+
+def _prefix_table(dataset: Dataset, data_hash: str, curves: list, n: int, jobs: int,
+                  cache_dir: Path | None) -> FeatureTable:
+    long_enough = [lc for lc in curves if len(lc) >= n]
+    items = [emulate.Emulation(lc, None, n, 0) for lc in long_enough]
+    key = f"{data_hash}|prefix|{n}|{sorted(lc.object_id for lc in long_enough)}"
+    return cached_table(cache_dir, f"{dataset.name}-prefix{n}", key,
+                        lambda: featurise_curves(items, PipelineConfig(), jobs, len(items), f"prefix {n}"))
+
+
+def _emulated_table(dataset: Dataset, data_hash: str, curves: list, jobs: int, cache_dir: Path | None) -> FeatureTable:
+    from varstream.offline.prepare import emulated_table
+    from varstream.offline.train_config import TrainConfig
+
+    surveys = emulate.default_surveys(default_data_root())
+    return emulated_table(dataset, data_hash, "test", curves, surveys, 1, 1, TrainConfig().seed + EMULATED_TEST_SEED,
+                          None, jobs, cache_dir)
+
+
+def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path, cache_dir: Path | None = None,
+             jobs: int = 0, limit: int | None = None, prefixes: tuple[int, ...] = (),
+             emulated: bool = True) -> dict[str, Any]:
+    """Score every model in ``models_dir`` (and their ensemble) on a dataset; write the JSON report to
+    ``out`` and ``<out stem>_<model>_confusion.png`` / ``_reliability.png`` (and
+    ``<out stem>_prefixes.png``) beside it."""
+    scorer = Scorer(models_dir)
+    dataset = open_dataset(dataset_dir)
+    table, data_hash = dataset_table(dataset, cache_dir, jobs or None, limit=limit)
+    rows, scope = _scoped_rows(table, Path(models_dir), data_hash)
+    family_only = dataset.family_labels
+    labels = [str(table.labels[i]) for i in rows]
     sub = table.subset(rows)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    unmapped = Counter(lab for lab in labels if model_class(lab, scorer.classes) is None)
     report: dict[str, Any] = {
         "dataset": str(dataset.path), "data_hash": data_hash, "scope": scope, "n_stars": int(rows.size),
-        "not_featurised": int((~table.ok).sum()), "labels_without_model_class": dict(unmapped),
-        "classes": classes, "models": {},
+        "level": "family" if family_only else "class and family",
+        "not_featurised": int((~table.ok).sum()),
+        "labels_without_model_class": {} if family_only else dict(unmapped),
+        "labels_without_family": dict(Counter(lab for lab in labels if family_of(lab) not in scorer.families)),
+        "classes": scorer.classes, "families": scorer.families,
     }
-    probs = {name: model.predict_proba(sub.X, sub.seq) for name, model in classifiers.items()}
-    for name, p in probs.items():
-        rep = classification_report(p, y, classes)
-        rep["confusion_png"] = str(plot_confusion(rep, name, out.with_name(f"{out.stem}_{name}_confusion.png")))
-        rep["reliability_png"] = str(plot_reliability(rep, name, out.with_name(f"{out.stem}_{name}_reliability.png")))
-        report["models"][name] = rep
+    scored = scorer.score(sub, labels, family_only)
+    report.update(n_class=scored["n_class"], n_family=scored["n_family"], models=scored["models"])
+    for name, rep in report["models"].items():
+        for level, r in (("class", rep), ("family", rep.get("family"))):
+            if r and "confusion_matrix" in r:
+                suffix = "" if level == "class" else "_family"
+                r["confusion_png"] = str(plot_confusion(r, name, out.with_name(f"{out.stem}_{name}{suffix}_confusion.png")))
+                r["reliability_png"] = str(plot_reliability(r, name,
+                                                            out.with_name(f"{out.stem}_{name}{suffix}_reliability.png")))
+
+    jobs = jobs or None
+    needs_curves = bool(prefixes) or (emulated and scope == "held-out test split")
+    curves = list(dataset.iter_lightcurves(ids=set(sub.object_ids.tolist()))) if needs_curves else []
+    by_id = {lc.object_id: lc for lc in curves}
+    if emulated and scope == "held-out test split":
+        em = _emulated_table(dataset, data_hash, [by_id[i] for i in sub.object_ids if i in by_id], jobs or 1, cache_dir)
+        report["emulated"] = _summary(scorer.score(em, [str(x) for x in em.labels], family_only))
+    if prefixes:
+        report["prefixes"] = {}
+        for n in prefixes:
+            pt = _prefix_table(dataset, data_hash, [by_id[i] for i in sub.object_ids if i in by_id], n, jobs or 1,
+                               cache_dir)
+            pt = pt.subset(np.flatnonzero(pt.ok))
+            report["prefixes"][str(n)] = _summary(scorer.score(pt, [str(x) for x in pt.labels], family_only))
+        report["prefixes_png"] = str(plot_prefixes(report["prefixes"], out.with_name(f"{out.stem}_prefixes.png"),
+                                                   "family" if family_only else "class"))
     out.write_text(json.dumps(report, indent=2) + "\n")
     return report
 
 
+def _summary(scored: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures of :meth:`Scorer.score` (no confusion matrices)."""
+    keys = ("n", "macro_f1", "balanced_accuracy", "ece")
+    out: dict[str, Any] = {"n_class": scored["n_class"], "n_family": scored["n_family"], "models": {}}
+    for name, rep in scored["models"].items():
+        row = {k: rep[k] for k in keys if k in rep}
+        if "family" in rep:
+            row["family"] = {k: rep["family"][k] for k in keys}
+        out["models"][name] = row
+    return out
+
+
 def summary_lines(report: dict[str, Any]) -> list[str]:
-    """One line per model: macro F1, balanced accuracy, ECE."""
+    """The report as tables: one line per model (classes, families), then the emulated and prefix views."""
     lines = [f"{report['n_stars']} stars ({report['scope']}) of {report['dataset']}"]
-    for name, rep in sorted(report["models"].items(), key=lambda kv: -kv[1]["macro_f1"]):
-        lines.append(f"  {name:12s} macro F1 {rep['macro_f1']:.3f}  balanced accuracy "
-                     f"{rep['balanced_accuracy']:.3f}  ECE {rep['ece']:.3f}")
+    if report.get("labels_without_model_class"):
+        lines.append("  labels without a model class (scored at family level only): "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(report["labels_without_model_class"].items())))
+    lines += _table(report, "")
+    if "emulated" in report:
+        lines.append(f"emulated versions of the test stars ({report['emulated']['n_family']} curves: other surveys' "
+                     "cadences and noise, prefixes)")
+        lines += _table(report["emulated"], "")
+    if "prefixes" in report:
+        lines.append("first N observations of each curve:")
+        header = "  N      stars  " + "  ".join(f"{m:>12s}" for m in sorted(report["models"]))
+        lines.append(header + "   (macro F1 / family balanced accuracy / ECE of the ensemble)")
+        for n, view in report["prefixes"].items():
+            cells = []
+            for m in sorted(report["models"]):
+                row = view["models"].get(m, {})
+                f1 = row.get("macro_f1", row.get("family", {}).get("macro_f1", float("nan")))
+                cells.append(f"{f1:12.3f}")
+            ens = view["models"].get(ENSEMBLE, {})
+            fam = ens.get("family", {})
+            lines.append(f"  {n:<6s} {view['n_family']:>6d}  " + "  ".join(cells)
+                         + f"   {fam.get('balanced_accuracy', float('nan')):.3f} / {ens.get('ece', fam.get('ece', float('nan'))):.3f}")
+    return lines
+
+
+def _table(view: dict[str, Any], indent: str) -> list[str]:
+    lines = [f"{indent}  {'model':12s} {'macro F1':>9s} {'bal. acc.':>9s} {'ECE':>6s}   "
+             f"{'family F1':>9s} {'fam. bal. acc.':>14s} {'fam. ECE':>8s}"]
+
+    def fmt(rep: dict, key: str, width: int) -> str:
+        return f"{rep[key]:{width}.3f}" if key in rep else " " * (width - 1) + "-"
+
+    for name, rep in sorted(view["models"].items(), key=lambda kv: -kv[1].get("macro_f1", kv[1].get(
+            "family", {}).get("macro_f1", 0.0))):
+        fam = rep.get("family", {})
+        lines.append(f"{indent}  {name:12s} {fmt(rep, 'macro_f1', 9)} {fmt(rep, 'balanced_accuracy', 9)} "
+                     f"{fmt(rep, 'ece', 6)}   {fmt(fam, 'macro_f1', 9)} {fmt(fam, 'balanced_accuracy', 14)} "
+                     f"{fmt(fam, 'ece', 8)}")
     return lines

@@ -115,3 +115,33 @@ def plot_reliability(report: dict[str, Any], title: str, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_prefixes(prefixes: dict[str, Any], path: Path, level: str = "class") -> Path:
+    """Macro F1 against the number of observations (the first N of each curve), one line per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ns = sorted(prefixes, key=int)
+    models = sorted({m for n in ns for m in prefixes[n]["models"]})
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for m in models:
+        ys = []
+        for n in ns:
+            row = prefixes[n]["models"].get(m, {})
+            ys.append(row.get("macro_f1") if level == "class" else row.get("family", {}).get("macro_f1"))
+        ax.plot([int(n) for n in ns], [np.nan if y is None else y for y in ys], "o-",
+                lw=2.5 if m == "ensemble" else 1.2, label=m)
+    ax.set_xscale("log")
+    ax.set_xlabel("observations (the first N of each curve)")
+    ax.set_ylabel(f"macro F1 ({level}es)" if level == "class" else "macro F1 (families)")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Early classification: macro F1 against curve length")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,12 +1,12 @@
 """The MLP (on feature vectors) and the bidirectional GRU (on phase-folded sequences), in Keras 2
 (tf_keras), with temperature scaling and export to ONNX through tf2onnx.
 
-Both models end in ``softmax(logits / T + alpha * log r)``. ``T`` is fitted on the validation split
-after training (minimum negative log-likelihood), which calibrates the probabilities. ``r`` is the
-ratio of each class's share in the real data to its share in the balanced training set: training
-on a balanced set inflates the rare classes' priors, and ``alpha`` in [0, 1] (chosen on the
-validation split for macro F1) gives part of the real priors back. Both are part of the exported
-graph. The MLP replaces NaN inputs (a missing absolute magnitude) by 0 inside the
+Both models end in ``softmax(logits / T)``; ``T`` is fitted on the validation split after training
+(minimum negative log-likelihood), which calibrates the probabilities, and is part of the exported
+graph. The class priors stay those of the class-weighted training (flat): the training survey's
+own class mix (Catalina is half contact binaries) is not that of the surveys the models serve,
+and giving it back helped Catalina's test split and hurt every other survey (ASAS-SN, Gaia).
+The MLP replaces NaN inputs (a missing absolute magnitude) by 0 inside the
 graph — ``has_distance`` tells the network which zeros are missing values — then standardises
 with statistics adapted on the training set, so the ONNX file takes raw feature vectors.
 """
@@ -35,21 +35,10 @@ def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
 
 
-def _fit_prior_alpha(scaled_logits: np.ndarray, y: np.ndarray, log_ratio: np.ndarray) -> float:
-    """The alpha in {0, 0.1, …, 1} with the best validation macro F1 (ties: the smallest)."""
-    from sklearn.metrics import f1_score
-
-    if not np.any(log_ratio):
-        return 0.0
-    scores = [(f1_score(y, (scaled_logits + a * log_ratio).argmax(axis=1), average="macro"), -a)
-              for a in np.linspace(0.0, 1.0, 11)]
-    return float(-max(scores)[1])
-
-
 class _Net:
     """The shared training loop. scikit-learn's shape: the constructor only stores settings;
     :meth:`fit` learns ``model_`` (inputs → calibrated probabilities), ``temperature_``,
-    ``prior_alpha_``, ``history_`` and ``train_seconds_``."""
+    ``history_`` and ``train_seconds_``."""
 
     kind = "features"
     input_name = "features"
@@ -62,13 +51,12 @@ class _Net:
         raise NotImplementedError(f"{type(self).__name__} defines no network")
 
     def fit(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, n_classes: int,
-            class_weight: dict[int, float] | None = None, prior_ratio: np.ndarray | None = None) -> _Net:
-        """Train with early stopping on the validation loss, then fit T and alpha on validation.
+            class_weight: dict[int, float] | None = None) -> _Net:
+        """Train with early stopping on the validation loss, then fit T on validation.
 
         Args:
             n_classes: the classes are ``range(n_classes)`` (some may be absent from ``y``).
-            prior_ratio: per class, (share among real stars) / (share in the training set); None
-                leaves the priors as trained (alpha = 0).
+            class_weight: per class index, the weight of its examples in the loss.
         """
         tf = tensorflow()
         keras = tf.keras
@@ -90,12 +78,8 @@ class _Net:
         logit_model = keras.Model(inputs, logits)
         val_logits = logit_model.predict(x_val.astype(np.float32), verbose=0, batch_size=1024)
         self.temperature_ = _fit_temperature(val_logits, y_val)
-        log_ratio = np.zeros(n_classes) if prior_ratio is None else np.log(np.asarray(prior_ratio, float))
-        self.prior_alpha_ = _fit_prior_alpha(val_logits / self.temperature_, y_val, log_ratio)
         scaled = keras.layers.Rescaling(1.0 / self.temperature_, name="temperature")(logits)
-        shift = tf.constant((self.prior_alpha_ * log_ratio).astype(np.float32))
-        shifted = keras.layers.Lambda(lambda z: z + shift, name="prior_shift")(scaled)
-        self.model_ = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(shifted))
+        self.model_ = keras.Model(inputs, keras.layers.Softmax(name="probabilities")(scaled))
         self.train_seconds_ = time.perf_counter() - start
         return self
 

@@ -22,9 +22,15 @@ from varstream.offline.tf_env import tensorflow
 log = logging.getLogger(__name__)
 
 
-def _dataset(tf, X: np.ndarray, names: list[str], y: np.ndarray | None = None, batch: int = 4096):
+def _dataset(tf, X: np.ndarray, names: list[str], y: np.ndarray | None = None, batch: int = 4096,
+             weight: np.ndarray | None = None):
     cols = {n: X[:, i].astype(np.float32) for i, n in enumerate(names)}
-    data = (cols, y.astype(np.int64)) if y is not None else cols
+    if y is None:
+        data = cols
+    elif weight is None:
+        data = (cols, y.astype(np.int64))
+    else:
+        data = (cols, y.astype(np.int64), weight.astype(np.float32))
     return tf.data.Dataset.from_tensor_slices(data).batch(batch)
 
 
@@ -41,8 +47,10 @@ class RandomForest:
         self.min_examples = min_examples
         self.seed = seed
 
-    def fit(self, X: np.ndarray, y: np.ndarray, feature_names: list[str], n_classes: int) -> RandomForest:
-        """Train on ``X`` (columns named ``feature_names``) and class indices ``y`` in ``range(n_classes)``."""
+    def fit(self, X: np.ndarray, y: np.ndarray, feature_names: list[str], n_classes: int,
+            sample_weight: np.ndarray | None = None) -> RandomForest:
+        """Train on ``X`` (columns named ``feature_names``) and class indices ``y`` in ``range(n_classes)``,
+        each example weighted by ``sample_weight`` (e.g. inversely to its class's size)."""
         tf = tensorflow()
         import tensorflow_decision_forests as tfdf
 
@@ -53,7 +61,7 @@ class RandomForest:
             num_trees=self.num_trees, max_depth=self.max_depth, min_examples=self.min_examples,
             winner_take_all=False, random_seed=self.seed, verbose=0,
         )
-        self.model_.fit(_dataset(tf, X, self.names_, y), verbose=0)
+        self.model_.fit(_dataset(tf, X, self.names_, y, weight=sample_weight), verbose=0)
         self.train_seconds_ = time.perf_counter() - start
         return self
 

@@ -1,4 +1,6 @@
-"""``varstream train``: features → split → balance + GP augmentation → RF, MLP, GRU → ONNX + cards.
+"""``varstream train``: features → split → balance, GP augmentation and survey emulation
+(:mod:`.prepare`) → RF, MLP, GRU → ONNX + cards → the ensemble fitted on validation
+(:mod:`.ensemble_fit`).
 
 Deterministic for a seed. The held-out test split is written to ``split.json`` beside the models
 so that ``varstream evaluate`` scores exactly the stars no model saw. Each model is described by a
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -23,16 +24,15 @@ import numpy as np
 
 from varstream import __version__
 from varstream.inference import load_classifier
-from varstream.lightcurve import FEATURE_VERSION, PipelineConfig
-from varstream.lightcurve.loaders.dataset import Dataset, open_dataset
-from varstream.lightcurve.taxonomy import CATALINA_CLASSES
+from varstream.lightcurve import FEATURE_VERSION
+from varstream.lightcurve.loaders.dataset import open_dataset
 from varstream.modelcard import EnsembleCard, ModelCard, sha256_file
-from varstream.offline.augment import augment
-from varstream.offline.feature_cache import FeatureTable, dataset_table, featurise_curves
+from varstream.offline import ensemble_fit
+from varstream.offline.feature_cache import FeatureTable
 from varstream.offline.metrics import classification_report
 from varstream.offline.nn import MLP, GRUNet
+from varstream.offline.prepare import Prepared, describe, prepare
 from varstream.offline.rf import RandomForest
-from varstream.offline.split import balance_plan, stratified_split
 from varstream.offline.train_config import MODEL_NAMES, NetConfig, TrainConfig
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ def _versions() -> dict[str, str]:
 
     out = {"varstream": __version__}
     for pkg in ("numpy", "tensorflow", "tensorflow-decision-forests", "tf-keras", "tf2onnx", "onnx",
-                "onnxruntime", "celerite2", "pycatch22", "astropy", "nifty-ls"):
+                "onnxruntime", "celerite2", "pycatch22", "astropy", "nifty-ls", "finufft"):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -55,103 +55,9 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _class_order(counts: Counter, config: TrainConfig) -> list[str]:
-    if config.classes:
-        return list(config.classes)
-    eligible = [c for c, n in counts.items() if n >= config.min_class_count and c]
-    catalina = [c for c in CATALINA_CLASSES if c in eligible]
-    return catalina + sorted(c for c in eligible if c not in catalina)
-
-
-@dataclass
-class Prepared:
-    """The training material: the class order, the full feature table and its data hash, the
-    three parts of the split (train = balanced real rows + synthetic rows), their class indices,
-    how many synthetic curves each class got, and the real training rows alone."""
-
-    classes: list[str]
-    table: FeatureTable
-    data_hash: str
-    train: FeatureTable
-    val: FeatureTable
-    test: FeatureTable
-    y_train: np.ndarray
-    y_val: np.ndarray
-    y_test: np.ndarray
-    n_synthetic: dict[str, int]
-    train_real: FeatureTable
-
-    def indices(self, labels: np.ndarray) -> np.ndarray:
-        index = {c: i for i, c in enumerate(self.classes)}
-        return np.array([index[c] for c in labels], dtype=np.int64)
-
-
-def _synthetic_rows(dataset: Dataset, table: FeatureTable, train_rows: np.ndarray, needed: dict[str, int],
-                    config: TrainConfig, jobs: int) -> FeatureTable | None:
-    """GP-synthetic curves of the classes in ``needed`` from real training stars, featurised."""
-    rng = np.random.default_rng(config.seed)
-    train_ids = table.object_ids[train_rows]
-    train_labels = table.labels[train_rows]
-    wanted = {c: set(train_ids[train_labels == c].tolist()) for c in needed}
-    template_ids = set(rng.choice(sorted(train_ids.tolist()), size=min(config.augment_templates, train_ids.size),
-                                  replace=False).tolist())
-    sources: dict[str, list] = {c: [] for c in needed}
-    templates = []
-    for lc in dataset.iter_lightcurves(ids=set().union(*wanted.values()) | template_ids):
-        if lc.label in wanted and lc.object_id in wanted[lc.label]:
-            sources[lc.label].append(lc)
-        if lc.object_id in template_ids:
-            templates.append(lc)
-    synthetic = []
-    for i, (label, count) in enumerate(sorted(needed.items())):
-        synthetic += augment(sources[label], templates, count, seed=config.seed + i)
-    if not synthetic:
-        return None
-    aug = featurise_curves(synthetic, PipelineConfig(), jobs, total=len(synthetic), desc="synthetic features")
-    return aug.subset(np.flatnonzero(aug.ok))
-
-
-def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None) -> Prepared:
-    """Features, split, balancing and augmentation of a dataset for training."""
-    jobs = config.jobs or os.cpu_count() or 1
-    table, data_hash = dataset_table(dataset, cache_dir, jobs, PipelineConfig(), limit=config.limit)
-    labels = table.labels
-    usable = table.ok & (labels != "")
-    classes = _class_order(Counter(labels[usable].tolist()), config)
-    if len(classes) < 2:
-        raise ValueError(f"{dataset.path}: fewer than two classes with >= {config.min_class_count} featurised stars")
-    rows = np.flatnonzero(usable & np.isin(labels, classes))
-    split = stratified_split(labels[rows], config.val_fraction, config.test_fraction, config.seed)
-    train_rows, val_rows, test_rows = rows[split.train], rows[split.val], rows[split.test]
-
-    keep, needed = balance_plan(labels[train_rows], config.cap, config.floor)
-    train_real = table.subset(train_rows[keep])
-    parts = [train_real]
-    made: dict[str, int] = {}
-    if config.augment and needed:
-        aug = _synthetic_rows(dataset, table, train_rows, needed, config, jobs)
-        if aug is not None:
-            made = dict(Counter(aug.labels.tolist()))
-            parts.append(aug)
-    train = FeatureTable.concat(parts) if len(parts) > 1 else parts[0]
-    prep = Prepared(classes, table, data_hash, train, table.subset(val_rows), table.subset(test_rows),
-                    np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64), made, train_real)
-    prep.y_train, prep.y_val, prep.y_test = (prep.indices(t.labels) for t in (prep.train, prep.val, prep.test))
-    return prep
-
-
 def _class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
     counts = np.bincount(y, minlength=n_classes).astype(float)
     return {k: float(y.size / (n_classes * max(c, 1.0))) for k, c in enumerate(counts)}
-
-
-def _prior_ratio(prep: Prepared) -> np.ndarray:
-    """Per class: share among the real stars of the dataset / share in the (balanced) training set."""
-    real = Counter(prep.table.labels[prep.table.ok].tolist())
-    trained = Counter(prep.train.labels.tolist())
-    n_real = sum(real[c] for c in prep.classes)
-    n_train = sum(trained[c] for c in prep.classes)
-    return np.array([(real[c] / n_real) / max(trained[c] / n_train, 1e-12) for c in prep.classes])
 
 
 # ---------------------------------------------------------------- the models
@@ -162,8 +68,8 @@ class ModelSpec:
     """One model of ``varstream train``: its input, its columns and how to build and fit it.
 
     Attributes:
-        kind: ``features`` (feature vectors; ``columns`` picks the input columns, None = all) or
-            ``sequence`` (phase-folded GRU sequences).
+        kind: ``features`` (feature vectors; ``columns`` picks the input columns from the ones
+            the run keeps, :attr:`Prepared.columns`) or ``sequence`` (phase-folded GRU sequences).
         build: the trainer from the run's settings (constructors store settings only).
         fit_args: the extra keyword arguments of ``trainer.fit(X, y, **fit_args)``.
         describe: what the card records about the training settings.
@@ -173,7 +79,12 @@ class ModelSpec:
     build: Callable[[TrainConfig], Any]
     fit_args: Callable[[Prepared, list[int] | None], dict]
     describe: Callable[[TrainConfig, Any], dict]
-    columns: Callable[[tuple[str, ...]], list[int]] | None = None
+    columns: Callable[[tuple[str, ...], list[int]], list[int]] | None = None
+
+    def input_columns(self, prep: Prepared) -> list[int] | None:
+        if self.kind == "sequence":
+            return None
+        return self.columns(prep.table.names, prep.columns) if self.columns else list(prep.columns)
 
     def inputs(self, t: FeatureTable, columns: list[int] | None) -> np.ndarray:
         if self.kind == "sequence":
@@ -183,15 +94,17 @@ class ModelSpec:
 
 def _rf_fit_args(prep: Prepared, columns: list[int] | None) -> dict:
     names = list(prep.table.names)
+    weights = _class_weights(prep.y_train, len(prep.classes))
     return {"feature_names": names if columns is None else [names[i] for i in columns],
-            "n_classes": len(prep.classes)}
+            "n_classes": len(prep.classes), "sample_weight": np.array([weights[k] for k in prep.y_train])}
 
 
-def _net_fit_args(spec_kind: str) -> Callable[[Prepared, list[int] | None], dict]:
+def _net_fit_args(kind: str) -> Callable[[Prepared, list[int] | None], dict]:
     def args(prep: Prepared, columns: list[int] | None) -> dict:
-        val = prep.val.seq if spec_kind == "sequence" else prep.val.X
-        return {"x_val": val, "y_val": prep.y_val, "n_classes": len(prep.classes),
-                "class_weight": _class_weights(prep.y_train, len(prep.classes)), "prior_ratio": _prior_ratio(prep)}
+        val = prep.val_all
+        x_val = val.seq if kind == "sequence" else val.X[:, columns]
+        return {"x_val": x_val, "y_val": prep.indices(val.labels), "n_classes": len(prep.classes),
+                "class_weight": _class_weights(prep.y_train, len(prep.classes))}
     return args
 
 
@@ -200,8 +113,8 @@ def _rf_describe(config: TrainConfig, _model) -> dict:
 
 
 def _net_describe(net_config: Callable[[TrainConfig], NetConfig]) -> Callable[[TrainConfig, Any], dict]:
-    return lambda config, net: {"temperature": net.temperature_, "prior_alpha": net.prior_alpha_,
-                                "history": net.history_, **asdict(net_config(config))}
+    return lambda config, net: {"temperature": net.temperature_, "history": net.history_,
+                                **asdict(net_config(config))}
 
 
 def _forest(config: TrainConfig) -> RandomForest:
@@ -209,11 +122,10 @@ def _forest(config: TrainConfig) -> RandomForest:
 
 
 MODELS: dict[str, ModelSpec] = {  # keyed like MODEL_NAMES
-    "rf": ModelSpec("features", _forest, _rf_fit_args,
-                    lambda c, m: {**_rf_describe(c, m), "columns": "all features"}),
+    "rf": ModelSpec("features", _forest, _rf_fit_args, lambda c, m: {**_rf_describe(c, m), "columns": "features"}),
     "baseline_rf": ModelSpec("features", _forest, _rf_fit_args,
                              lambda c, m: {**_rf_describe(c, m), "columns": "catch22 of the time-ordered magnitudes"},
-                             columns=lambda names: [i for i, n in enumerate(names) if n.startswith("c22time_")]),
+                             columns=lambda names, _kept: [i for i, n in enumerate(names) if n.startswith("c22time_")]),
     "mlp": ModelSpec("features", lambda c: MLP(c.mlp), _net_fit_args("features"), _net_describe(lambda c: c.mlp)),
     "gru": ModelSpec("sequence", lambda c: GRUNet(c.gru), _net_fit_args("sequence"), _net_describe(lambda c: c.gru)),
 }
@@ -225,33 +137,67 @@ def _parity_rows(prep: Prepared) -> FeatureTable:
     return rows.subset(np.arange(min(len(rows), max(PARITY_ROWS, len(prep.test)))))
 
 
+@dataclass
+class Fitted:
+    """A trained, exported model: its card, the native model, and its input columns."""
+
+    card: ModelCard
+    model: Any
+    spec: ModelSpec
+    columns: list[int] | None
+
+    def predict(self, t: FeatureTable) -> np.ndarray:
+        return self.model.predict_proba(self.spec.inputs(t, self.columns))
+
+
 def _fit_and_export(name: str, spec: ModelSpec, prep: Prepared, config: TrainConfig, out: Path,
-                    common: dict) -> tuple[ModelCard, np.ndarray]:
-    """Fit one model, export it, check the exported file through the serving loader, write its
-    card; returns the card and the native test-split probabilities."""
+                    common: dict) -> Fitted:
+    """Fit one model, export it, check the exported file through the serving loader, write its card."""
     names = prep.table.names
-    columns = spec.columns(names) if spec.columns else None
+    columns = spec.input_columns(prep)
     model = spec.build(config).fit(spec.inputs(prep.train, columns), prep.y_train, **spec.fit_args(prep, columns))
     path = out / f"{name}.onnx"
     path.write_bytes(model.to_onnx().SerializeToString())
-    native_test = model.predict_proba(spec.inputs(prep.test, columns))
-    metrics = classification_report(native_test, prep.y_test, prep.classes)
-    card = ModelCard(name=name, kind=spec.kind, onnx_file=path.name, sha256=sha256_file(path), metrics=metrics,
-                     feature_names=list(names) if columns is None else [names[i] for i in columns],
-                     input_columns=columns or [],
-                     sequence_length=int(prep.table.seq.shape[1]) if spec.kind == "sequence" else 0,
-                     training={"seconds": round(model.train_seconds_, 1), **_jsonable(spec.describe(config, model))},
-                     **common)
-    if spec.kind == "sequence":
-        card.feature_names = []
-    card.write(out)
+    fitted = Fitted(ModelCard(name=name, kind=spec.kind, onnx_file=path.name, sha256=sha256_file(path),
+                              feature_names=[names[i] for i in columns] if columns is not None else [],
+                              input_columns=list(columns) if columns is not None else [],
+                              sequence_length=int(prep.table.seq.shape[1]) if spec.kind == "sequence" else 0,
+                              training={"seconds": round(model.train_seconds_, 1),
+                                        **_jsonable(spec.describe(config, model))}, **common),
+                    model, spec, columns)
+    fitted.card.metrics = classification_report(fitted.predict(prep.test), prep.y_test, prep.classes)
+    if len(prep.test_emulated):
+        emulated = classification_report(fitted.predict(prep.test_emulated), prep.indices(prep.test_emulated.labels),
+                                         prep.classes)
+        fitted.card.metrics["emulated"] = {k: emulated[k] for k in ("n", "macro_f1", "balanced_accuracy", "ece")}
+    fitted.card.write(out)
     par = _parity_rows(prep)
     served = load_classifier(out, name).predict_proba(par.X, par.seq)      # the stream's own loader
-    card.parity_max_abs_diff = float(np.max(np.abs(served - model.predict_proba(spec.inputs(par, columns)))))
+    fitted.card.parity_max_abs_diff = float(np.max(np.abs(served - fitted.predict(par))))
+    fitted.card.write(out)
+    m = fitted.card.metrics
+    log.info("%s: test macro F1 %.3f, ECE %.3f, parity %.1e, %.0f s", name, m["macro_f1"], m["ece"],
+             fitted.card.parity_max_abs_diff, model.train_seconds_)
+    return fitted
+
+
+def _fit_ensemble(fitted: dict[str, Fitted], prep: Prepared, out: Path) -> EnsembleCard:
+    """Weights and length temperatures on validation rows, real and emulated (see :mod:`.ensemble_fit`)."""
+    members = [m for m in ENSEMBLE_MEMBERS if m in fitted]
+    val = prep.val_all
+    y = prep.indices(val.labels)
+    emulated = np.arange(len(val)) >= len(prep.val)
+    probs = np.stack([fitted[m].predict(val) for m in members])
+    weights = ensemble_fit.fit_weights(probs, y, emulated)
+    mean = np.tensordot(weights, probs, axes=1)
+    temperatures = ensemble_fit.fit_length_temperatures(mean, y, val.n_points)
+    card = EnsembleCard(members, weights={m: float(w) for m, w in zip(members, weights)},
+                        member_sha256={m: fitted[m].card.sha256 for m in members},
+                        length_edges=list(ensemble_fit.LENGTH_EDGES), temperatures=temperatures,
+                        fitted_on=f"{len(prep.val)} validation stars and {len(prep.val_emulated)} emulated "
+                                  "versions of them (other surveys' cadences, noise and prefixes)")
     card.write(out)
-    log.info("%s: test macro F1 %.3f, ECE %.3f, parity %.1e, %.0f s", name, metrics["macro_f1"], metrics["ece"],
-             card.parity_max_abs_diff, model.train_seconds_)
-    return card, native_test
+    return card
 
 
 def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = TrainConfig(),
@@ -267,42 +213,51 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
     out.mkdir(parents=True, exist_ok=True)
     prep = prepare(dataset, config, cache_dir)
     classes = prep.classes
-    log.info("classes %s; train %d (of which synthetic %s), val %d, test %d", classes, len(prep.train),
-             prep.n_synthetic, len(prep.val), len(prep.test))
+    log.info("classes %s; train %d (synthetic %s, emulated %d), val %d (+%d emulated), test %d (+%d emulated)",
+             classes, len(prep.train), prep.n_synthetic, prep.n_emulated, len(prep.val), len(prep.val_emulated),
+             len(prep.test), len(prep.test_emulated))
     common = dict(classes=classes, version=f"{__version__}+{prep.data_hash[:8]}", feature_version=FEATURE_VERSION,
                   data_hash=prep.data_hash, dataset=f"{dataset.name} ({dataset.kind} layout)",
                   created=datetime.now(timezone.utc).isoformat(timespec="seconds"), versions=_versions())
     report: dict[str, Any] = {
         "dataset": str(dataset.path), "data_hash": prep.data_hash, "feature_version": FEATURE_VERSION,
-        "classes": classes, "config": _jsonable(asdict(config)),
+        "classes": classes, "config": _jsonable(describe(config)),
+        "features_used": [prep.table.names[i] for i in prep.columns],
         "counts": {"train_real": dict(Counter(prep.train_real.labels.tolist())), "synthetic": prep.n_synthetic,
-                   "val": dict(Counter(prep.val.labels.tolist())), "test": dict(Counter(prep.test.labels.tolist()))},
+                   "emulated_train_rows": prep.n_emulated, "train_rows": len(prep.train),
+                   "val": dict(Counter(prep.val.labels.tolist())), "test": dict(Counter(prep.test.labels.tolist())),
+                   "val_emulated_rows": len(prep.val_emulated), "test_emulated_rows": len(prep.test_emulated)},
         "models": {},
     }
-    cards: dict[str, ModelCard] = {}
-    probs_test: dict[str, np.ndarray] = {}
+    fitted: dict[str, Fitted] = {}
     for name in config.models:
-        cards[name], probs_test[name] = _fit_and_export(name, MODELS[name], prep, config, out, common)
-        m = cards[name].metrics
+        fitted[name] = _fit_and_export(name, MODELS[name], prep, config, out, common)
+        m = fitted[name].card.metrics
         report["models"][name] = {"macro_f1": m["macro_f1"], "balanced_accuracy": m["balanced_accuracy"],
-                                  "ece": m["ece"], "parity_max_abs_diff": cards[name].parity_max_abs_diff,
-                                  "seconds": cards[name].training["seconds"]}
+                                  "ece": m["ece"], "parity_max_abs_diff": fitted[name].card.parity_max_abs_diff,
+                                  "seconds": fitted[name].card.training["seconds"], **(
+                                      {"emulated": m["emulated"]} if "emulated" in m else {})}
 
-    members = [m for m in ENSEMBLE_MEMBERS if m in cards]
-    if len(members) >= 2:
-        EnsembleCard(members, member_sha256={m: cards[m].sha256 for m in members}).write(out)
+    if len([m for m in ENSEMBLE_MEMBERS if m in fitted]) >= 2:
+        card = _fit_ensemble(fitted, prep, out)
         ensemble = load_classifier(out)
-        ens = classification_report(np.tensordot(ensemble.weights, np.stack([probs_test[m] for m in members]),
-                                                 axes=1), prep.y_test, classes)
-        report["models"]["ensemble"] = {"members": members, "macro_f1": ens["macro_f1"],
+        test = prep.test
+        ens = classification_report(ensemble.predict_proba(test.X, test.seq, test.n_points), prep.y_test, classes)
+        report["models"]["ensemble"] = {"members": card.members, "weights": card.weights,
+                                        "temperatures": card.temperatures, "macro_f1": ens["macro_f1"],
                                         "balanced_accuracy": ens["balanced_accuracy"], "ece": ens["ece"]}
 
     if config.compare_augmentation and "rf" in config.models and prep.n_synthetic:
-        rf = _forest(config).fit(prep.train_real.X, prep.indices(prep.train_real.labels),
-                                 **_rf_fit_args(prep, None))
-        without = classification_report(rf.predict_proba(prep.test.X), prep.y_test, classes)
+        columns = MODELS["rf"].input_columns(prep)
+        y_real = prep.indices(prep.train_real.labels)
+        weights = _class_weights(y_real, len(classes))
+        rf = _forest(config).fit(prep.train_real.X[:, columns], y_real,
+                                 **{**_rf_fit_args(prep, columns), "sample_weight": np.array([weights[k] for k in y_real])})
+        without = classification_report(rf.predict_proba(prep.test.X[:, columns]), prep.y_test, classes)
         report["augmentation"] = {"rf_macro_f1_with": report["models"]["rf"]["macro_f1"],
                                   "rf_macro_f1_without": without["macro_f1"],
+                                  "note": "without: the real balanced training rows only (no GP-synthetic and no "
+                                          "emulated rows)",
                                   "per_class_f1_without": {c: v["f1"] for c, v in without["per_class"].items()}}
 
     split = {"dataset": str(dataset.path), "data_hash": prep.data_hash, "classes": classes, "seed": config.seed,

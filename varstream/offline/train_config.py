@@ -41,6 +41,14 @@ class TrainConfig:
         rf_trees, rf_max_depth, rf_min_examples: forest size; the defaults keep the ONNX file near
             8 MB (300 trees of depth 20 score ~0.015 higher in macro F1 at 32 MB).
         augment_templates: real training stars whose cadences the synthetic curves are drawn on.
+        emulations: curves re-observed by another survey per training curve (real and synthetic;
+            see :mod:`varstream.offline.emulate`); 0 disables emulation.
+        prefixes: prefix cuts (the first N points) per training curve.
+        survey_data: the data root whose ``asassn`` and ``gaia_dr3`` curves lend their cadences and
+            error models to the emulation (default: the shared data root, when it exists).
+        exclude_features: features no model reads (besides those constant or missing in the
+            whole training set, which are dropped automatically: e.g. the absolute magnitude of
+            a dataset without distances).
         jobs: feature processes (0: all cores).
         limit: use only the first ``limit`` curves of the dataset (smoke tests).
     """
@@ -61,6 +69,10 @@ class TrainConfig:
     mlp: NetConfig = field(default_factory=NetConfig)
     gru: NetConfig = field(default_factory=lambda: NetConfig(batch_size=128, epochs=40, patience=6))
     augment_templates: int = 400
+    emulations: int = 2
+    prefixes: int = 1
+    survey_data: str | None = None
+    exclude_features: tuple[str, ...] = ()
     jobs: int = 0
     limit: int | None = None
 

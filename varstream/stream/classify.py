@@ -18,15 +18,30 @@ import numpy as np
 from varstream.inference import ENSEMBLE, load_classifier
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.pipeline import Featurised, PipelineConfig, featurise
+from varstream.lightcurve.taxonomy import family_probabilities
 from varstream.lightcurve.types import LightCurve
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Job:
+    """One star to classify: its curve and, for the fast path, the candidate frequencies (c/d) of
+    its last full period search and the share of variance that search's period explained (the
+    fast path falls back to a full search when the share drops by ``explained_drop``)."""
+
+    curve: LightCurve
+    hint: tuple[float, ...] | None = None
+    full_explained: float = 0.0
+    explained_drop: float = 0.1
+
+
 @dataclass
 class Outcome:
     """The result for one star: probabilities over ``classes``, or ``error`` if it could not be
-    featurised (too few points, ...). Timings in seconds."""
+    featurised (too few points, ...); ``fast``: the period came from the fast path (a refinement
+    near the hint), ``fell_back``: the fast path was tried and its fit check sent it to the full
+    search. Timings in seconds."""
 
     object_id: str
     n_observations: int = 0
@@ -34,6 +49,8 @@ class Outcome:
     featurised: Featurised | None = None
     error: str | None = None
     features_s: float = 0.0
+    fast: bool = False
+    fell_back: bool = False
 
 
 class StreamClassifier:
@@ -45,28 +62,48 @@ class StreamClassifier:
         self.info = self.model.info
         self.classes = self.model.classes
 
-    def classify(self, curves: Iterable[LightCurve], deadline: float | None = None) -> list[Outcome]:
-        """Featurise the curves in order — stopping once ``time.perf_counter()`` passes
-        ``deadline``, after at least one — then score the usable ones in one batch. Returns one
-        outcome per curve featurised (a prefix of ``curves``)."""
+    def featurise(self, job: Job) -> Outcome:
+        """One star through the shared pipeline: the fast path when the job has a hint (falling back
+        to the full search if the refined period explains ``explained_drop`` less than before, or
+        cannot be found), else the full search. Never raises for bad input."""
+        lc = job.curve
+        out = Outcome(lc.object_id, len(lc))
+        try:
+            if job.hint:
+                try:
+                    fast = featurise(lc, self.config, hint=job.hint)
+                    if fast.period.explained >= job.full_explained - job.explained_drop:
+                        out.featurised, out.fast = fast, True
+                        return out
+                except LightCurveError:
+                    pass                               # e.g. no candidate left in range: search fully
+                out.fell_back = True
+            out.featurised = featurise(lc, self.config)
+        except LightCurveError as exc:
+            out.error = str(exc)
+        except Exception as exc:  # a bug must not stop the stream: the star waits for new data
+            log.exception("star %s: featurising failed", lc.object_id)
+            out.error = f"internal error: {type(exc).__name__}: {exc}"
+        return out
+
+    def classify(self, jobs: Iterable[Job | LightCurve], deadline: float | None = None) -> list[Outcome]:
+        """Featurise the jobs (or plain curves: full searches) in order — stopping once
+        ``time.perf_counter()`` passes ``deadline``, after at least one — then score the usable ones in
+        one batch. Returns one outcome per job featurised (a prefix of ``jobs``)."""
         outcomes = []
-        for lc in curves:
+        for job in jobs:
             start = time.perf_counter()
-            try:
-                outcomes.append(Outcome(lc.object_id, len(lc), featurised=featurise(lc, self.config)))
-            except LightCurveError as exc:
-                outcomes.append(Outcome(lc.object_id, len(lc), error=str(exc)))
-            except Exception as exc:  # a bug must not stop the stream: the star waits for new data
-                log.exception("star %s: featurising failed", lc.object_id)
-                outcomes.append(Outcome(lc.object_id, len(lc), error=f"internal error: {type(exc).__name__}: {exc}"))
-            outcomes[-1].features_s = time.perf_counter() - start
+            outcome = self.featurise(job if isinstance(job, Job) else Job(job))
+            outcome.features_s = time.perf_counter() - start
+            outcomes.append(outcome)
             if deadline is not None and time.perf_counter() > deadline:
                 break
         ok = [o for o in outcomes if o.featurised is not None]
         if ok:
             x = np.stack([o.featurised.features.values for o in ok])
             seq = np.stack([o.featurised.sequence for o in ok])
-            for o, p in zip(ok, self.model.predict_proba(x, seq)):
+            n_points = np.array([o.featurised.n_points for o in ok])
+            for o, p in zip(ok, self.model.predict_proba(x, seq, n_points)):
                 o.probabilities = p
         return outcomes
 
@@ -76,6 +113,9 @@ class StreamClassifier:
         f = outcome.featurised
         probs = outcome.probabilities
         info = self.info
+        families = family_probabilities(self.classes, probs)
+        family = max(families, key=families.get) if families else ""
+        has_distance = "has_distance" in f.features.names and f.features["has_distance"] == 1.0
         return {
             "object_id": outcome.object_id,
             "alert_id": alert_id,
@@ -84,10 +124,15 @@ class StreamClassifier:
                            "members": [{"name": n, "onnx_sha256": h} for n, h in info.members]},
             "probabilities": [{"label": c, "probability": float(p)} for c, p in zip(self.classes, probs)],
             "predicted_class": self.classes[int(np.argmax(probs))],
+            "family": family,
+            "family_probability": float(families.get(family, 0.0)),
+            "abs_mag": f.features["abs_mag"] if has_distance else None,
+            "abs_mag_err": f.features["abs_mag_err"] if has_distance else None,
             "n_points": int(f.n_points),
             "n_observations": int(n_observations),
             "span_days": float(f.baseline_days),
             "period_days": float(f.period.period),
+            "exact": not outcome.fast,
             "ingest_time": int(ingest_ms),
             "first_ingest_time": int(first_ingest_ms),
             "publish_time": int(publish_ms),

@@ -48,26 +48,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from varstream.stream.app import DeliveryError, StreamApp, install_signal_handlers
     from varstream.stream.kafka import Topics
     from varstream.stream.policy import ReclassifyPolicy
-    from varstream.stream.settings import ServeSettings
+    from varstream.stream.formats import FORMATS
+    from varstream.stream.settings import ServeSettings, default_state_dir
 
     logging.getLogger().setLevel(args.log_level.upper())
     kafka, wire = _kafka(args)
     try:
-        policy = ReclassifyPolicy(args.min_new_points, args.growth, args.max_delay, args.idle)
+        policy = ReclassifyPolicy(args.min_new_points, args.growth, args.max_delay, args.idle, args.settle,
+                                  args.refresh)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
     settings = ServeSettings(kafka=kafka, models_dir=args.models or default_models_dir(),
                              topics=Topics(args.input_topic, args.output_topic, args.deadletter_topic, args.group),
                              model=args.model, policy=policy, partitions=args.partitions, max_batch=args.max_batch,
-                             classify_budget_s=args.classify_budget, catchup_lag_s=args.catchup_lag, wire=wire)
+                             classify_budget_s=args.classify_budget, catchup_lag_s=args.catchup_lag, wire=wire,
+                             state_dir=args.state_dir, input_format=args.input_format)
     try:
         app = StreamApp(settings)
-    except (ModelIntegrityError, FileNotFoundError) as exc:
+    except (ModelIntegrityError, FileNotFoundError, ImportError) as exc:
         raise SystemExit(f"error: {exc}") from None
     if args.metrics_port >= 0:
-        port = app.metrics.serve_http(args.metrics_port, args.metrics_address)
-        if args.log_level in ("debug", "info"):
-            print(f"metrics on http://{args.metrics_address}:{port}/metrics", file=sys.stderr, flush=True)
+        app.metrics.serve_http(args.metrics_port, args.metrics_address)     # logs its address once
     install_signal_handlers(app)
     try:
         app.run()
@@ -85,8 +86,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     kafka, wire = _kafka(args)
     curves = replay_curves(_dataset(args.dataset), args.stars)
     try:
-        report = replay(curves, kafka, args.topic, args.speed, args.rate, wire, progress=not args.no_progress)
-    except (RuntimeError, KafkaException) as exc:
+        report = replay(curves, kafka, args.topic, args.speed, args.rate, wire, progress=not args.no_progress,
+                        fmt=args.format)
+    except (RuntimeError, KafkaException, ImportError) as exc:
         raise SystemExit(f"error: replay to {args.bootstrap}: {exc}") from None
     print(f"replayed {report.n_alerts} alerts of {len(report.sent)} stars to {args.topic} in {report.seconds:.1f} s "
           f"({report.n_alerts / max(report.seconds, 1e-9):.0f} alerts/s); not sent: "
@@ -143,9 +145,30 @@ def cmd_history(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from varstream.stream.demo import run_demo
 
+    explorer = None
+    if args.explore:
+        import threading
+
+        from varstream.view.explore import Explorer
+
+        try:
+            explorer = Explorer("127.0.0.1", args.explore_port).start()
+        except OSError as exc:
+            raise SystemExit(f"error: explorer on 127.0.0.1:{args.explore_port}: {exc}") from None
+        print(f"demo: explorer on {explorer.address} (open it now: it follows the stream live)", flush=True)
     result = run_demo(_dataset(args.dataset), args.stars, args.consumers, args.speed, args.rate, args.partitions,
-                      args.models, args.timeout, out=lambda line: print(line, flush=True))
+                      args.models, args.timeout, out=lambda line: print(line, flush=True), companion=explorer)
     print(result.summary(), flush=True)
+    if explorer is not None:
+        import signal
+
+        print(f"demo: the explorer stays on {explorer.address} with every classification of the demo; "
+              "Ctrl-C stops it", flush=True)
+        done = threading.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: done.set())
+        done.wait()
+        explorer.close()
     return 0 if result.complete else 1
 
 
@@ -159,7 +182,8 @@ def add_stream_commands(sub) -> None:
     """Register the stream subcommands on the main parser's subparsers."""
     from varstream.stream.kafka import Topics
     from varstream.stream.policy import ReclassifyPolicy
-    from varstream.stream.settings import ServeSettings
+    from varstream.stream.formats import FORMATS
+    from varstream.stream.settings import ServeSettings, default_state_dir
 
     default_consumers = lambda: max(1, min(4, os.cpu_count() or 1))  # noqa: E731 (one per core, at most 4)
 
@@ -182,6 +206,9 @@ def add_stream_commands(sub) -> None:
                    help=f"partitions of topics created here (default {partitions})")
     p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
     p.add_argument("--model", default="ensemble", help="model name in DIR, or 'ensemble' (default)")
+    p.add_argument("--input-format", choices=FORMATS, default=FORMATS[0],
+                   help="alert format of the input topic: varstream's own Avro (default), ZTF alert packets "
+                        "(Avro containers) or Rubin/LSST packets (Confluent wire format or containers)")
     p.add_argument("--min-new-points", type=int, default=d.min_new_points, metavar="K",
                    help=f"reclassify after at least K new points (default {d.min_new_points})")
     p.add_argument("--growth", type=float, default=d.growth_fraction, metavar="F",
@@ -189,7 +216,15 @@ def add_stream_commands(sub) -> None:
     p.add_argument("--max-delay", type=float, default=d.max_delay_s, metavar="S",
                    help=f"reclassify a star whose oldest unclassified point is S seconds old (default {d.max_delay_s})")
     p.add_argument("--idle", type=float, default=d.idle_s, metavar="S",
-                   help=f"reclassify a star whose alerts paused for S seconds (default {d.idle_s})")
+                   help=f"reclassify a star whose alerts paused for S seconds, and at once an alert of a star quiet "
+                        f"for S seconds (default {d.idle_s})")
+    p.add_argument("--settle", type=float, default=d.settle_s, metavar="S",
+                   help="a star classified by the fast path gets its exact (full-search) classification after S "
+                        f"quiet seconds, published only if it differs; 0 = never (default {d.settle_s})")
+    p.add_argument("--refresh", type=float, default=d.refresh_fraction, metavar="F",
+                   help="search the whole period grid again once a star's curve grew by fraction F since its last "
+                        f"full search; in between the period is refined near the known candidates (default "
+                        f"{d.refresh_fraction})")
     max_batch, budget, catchup = (_default(ServeSettings, n) for n in ("max_batch", "classify_budget_s",
                                                                        "catchup_lag_s"))
     p.add_argument("--max-batch", type=int, default=max_batch, help=f"alerts per poll at most (default {max_batch})")
@@ -199,6 +234,10 @@ def add_stream_commands(sub) -> None:
     p.add_argument("--catchup-lag", type=float, default=catchup, metavar="S",
                    help="behind the input by more than S seconds: reclassify only stale stars until caught up "
                         f"(default {catchup})")
+    p.add_argument("--state-dir", default=default_state_dir(), metavar="DIR",
+                   help="local state stores (RocksDB, one per group and partition; a restart reads only the "
+                        "changelog's tail): default $VARSTREAM_STATE_DIR or ~/.cache/varstream/state; 'memory' keeps "
+                        "the state in memory and replays the whole changelog at every start")
     p.add_argument("--metrics-port", type=int, default=9108, help="Prometheus /metrics port (default 9108; 0 any free, -1 off)")
     p.add_argument("--metrics-address", default="127.0.0.1", help="address the metrics server binds (default 127.0.0.1)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
@@ -214,6 +253,9 @@ def add_stream_commands(sub) -> None:
                    help="observation time per wall-clock time, e.g. 86400 = one day per second (default 0: full speed)")
     p.add_argument("--rate", type=float, default=0.0, help="alerts per second at most (default 0: no cap)")
     p.add_argument("--topic", default="alerts", help="alert topic (default alerts)")
+    p.add_argument("--format", choices=FORMATS, default=FORMATS[0],
+                   help="alert format: varstream's own (default), ZTF alert packets or Rubin/LSST packets "
+                        "(what serve --input-format reads)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_replay)
 
@@ -249,4 +291,7 @@ def add_stream_commands(sub) -> None:
     p.add_argument("--partitions", type=int, default=4, help="alert topic partitions (default 4)")
     p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
     p.add_argument("--timeout", type=float, default=900.0, help="give up after S seconds (default 900)")
+    p.add_argument("--explore", action="store_true",
+                   help="serve the explorer web page during the demo and keep it up after it, until Ctrl-C")
+    p.add_argument("--explore-port", type=int, default=8088, help="the explorer's port (default 8088)")
     p.set_defaults(func=cmd_demo)

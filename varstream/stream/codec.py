@@ -23,6 +23,10 @@ SCHEMA_FILES = {"alert": "alert.avsc", "classification": "classification.avsc",
                 "deadletter": "deadletter.avsc", "state": "state.avsc"}
 
 
+#: Every code a :class:`DecodeError` can carry (here and in :mod:`varstream.stream.wire`).
+DECODE_CODES = ("empty", "too_large", "undecodable", "schema_mismatch", "bad_framing", "unknown_schema")
+
+
 class DecodeError(ValueError):
     """Bytes that are not a valid record of the expected schema; ``code`` says how."""
 

@@ -25,6 +25,8 @@ class Delivery:
     def __init__(self, kafka: KafkaConfig, **settings) -> None:
         self.producer = Producer(kafka.producer(**settings))
         self.failures: list[str] = []
+        #: the highest acknowledged offset per (topic, partition)
+        self.acked: dict[tuple[str, int], int] = {}
 
     def produce(self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None,
                 on_delivered: Callable[[object], None] | None = None) -> None:
@@ -34,7 +36,11 @@ class Delivery:
         def report(err, msg) -> None:
             if err is not None:
                 self.failures.append(f"{topic}: {err}")
-            elif on_delivered is not None:
+                return
+            key = (msg.topic(), msg.partition())
+            if msg.offset() > self.acked.get(key, -1):
+                self.acked[key] = msg.offset()
+            if on_delivered is not None:
                 on_delivered(msg)
 
         kwargs = {"partition": partition} if partition is not None else {}

@@ -8,12 +8,15 @@ its observations, stops everything cleanly and ends with one line::
     classified N stars, M classifications, p50 X s, p99 Y s
 
 where the latencies run from an alert entering the alert topic to the delivery of the first
-classification that includes it (the longest-waiting alert of each classification).
+classification that includes it (the longest-waiting alert of each classification). Before it, a
+line tells how right the stream was: the agreement of the final classes and families with the
+replayed stars' catalogue classes.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from varstream.lightcurve.taxonomy import family_of, model_class
 from varstream.stream.broker import EmbeddedBroker
 from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics
 from varstream.stream.process import ServeProcess
@@ -28,6 +32,50 @@ from varstream.stream.replay import ReplayReport, replay, replay_curves
 from varstream.stream.tail import HEADER, Collector, format_row
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Agreement:
+    """How the final classifications agree with the catalogue classes of the replayed stars:
+    stars whose catalogue class is one the model knows (``class_n``) and of them those classified
+    as it (``class_ok``); likewise for families (every star whose class has one)."""
+
+    class_ok: int = 0
+    class_n: int = 0
+    family_ok: int = 0
+    family_n: int = 0
+    without_model_class: dict[str, int] = field(default_factory=dict)
+
+    @staticmethod
+    def of(latest: dict[str, dict], labels: dict[str, str | None]) -> Agreement:
+        out = Agreement()
+        for oid, rec in latest.items():
+            label = labels.get(oid)
+            if not label:
+                continue
+            classes = [p["label"] for p in rec["probabilities"]]
+            expected = model_class(label, classes)
+            if expected is not None:
+                out.class_n += 1
+                out.class_ok += rec["predicted_class"] == expected
+            else:
+                out.without_model_class[label] = out.without_model_class.get(label, 0) + 1
+            family = family_of(label)
+            if family is not None and rec.get("family"):
+                out.family_n += 1
+                out.family_ok += rec["family"] == family
+        return out
+
+    def line(self) -> str:
+        def share(ok: int, n: int) -> str:
+            return f"{ok}/{n} ({100 * ok / n:.0f} %)" if n else "no stars"
+
+        extra = ""
+        if self.without_model_class:
+            extra = ("; catalogue classes the models do not have (family only): "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(self.without_model_class.items())))
+        return (f"demo: agreement with the catalogue: class {share(self.class_ok, self.class_n)}, "
+                f"family {share(self.family_ok, self.family_n)}{extra}")
 
 
 @dataclass
@@ -39,6 +87,7 @@ class DemoResult:
     n_classifications: int = 0
     replay: ReplayReport | None = None
     complete: bool = False
+    agreement: Agreement | None = None
 
     def summary(self) -> str:
         p50, p99 = (np.percentile(self.latencies, [50, 99]) if self.latencies else (float("nan"),) * 2)
@@ -48,18 +97,22 @@ class DemoResult:
 
 def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, speed: float = 0.0,
              rate: float = 0.0, partitions: int = 4, models_dir: str | None = None, timeout_s: float = 900.0,
-             out=print) -> DemoResult:
-    """Run the demo (see the module notes) and return what it saw."""
+             out=print, companion=None) -> DemoResult:
+    """Run the demo (see the module notes) and return what it saw. ``companion`` (e.g. the
+    explorer) is attached to the stream once the topics exist (``attach(kafka, topics)``) and
+    detached before the broker stops."""
     curves = replay_curves(dataset, stars)
     out(f"demo: {len(curves)} stars from {dataset}, {consumers} classifier process(es), "
         f"{partitions} partitions, replay at {f'{rate:.0f} alerts/s' if rate else 'full speed'}")
     result = DemoResult()
     topics = Topics()
-    with EmbeddedBroker() as broker:
+    with EmbeddedBroker() as broker, tempfile.TemporaryDirectory(prefix="varstream-demo-") as state_dir:
         kafka = KafkaConfig(broker.bootstrap)
         ensure_topics(kafka, topics, partitions)
         out(f"demo: tansu broker on {broker.bootstrap}")
-        procs = [ServeProcess(broker.bootstrap, topics, models_dir=models_dir, log_level="warning")
+        if companion is not None:
+            companion.attach(kafka, topics)
+        procs = [ServeProcess(broker.bootstrap, topics, models_dir=models_dir, log_level="warning", state_dir=state_dir)
                  for _ in range(consumers)]
         collector = Collector(kafka, topics.classifications)
         stop = threading.Event()
@@ -102,6 +155,9 @@ def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, 
             collector.close()
             codes = [p.stop() for p in procs]
             thread.join(10)
+            if companion is not None:
+                time.sleep(1.0)                                   # the last classifications reach it
+                companion.detach()
         result.replay = box.get("report")
     result.latest = collector.latest
     result.n_classifications = len(collector.records)
@@ -115,4 +171,6 @@ def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, 
     for rec in result.latest.values():
         classes[rec["predicted_class"]] = classes.get(rec["predicted_class"], 0) + 1
     out("demo: final classes " + ", ".join(f"{k} {v}" for k, v in sorted(classes.items(), key=lambda kv: -kv[1])))
+    result.agreement = Agreement.of(result.latest, {lc.object_id: lc.label for lc in curves})
+    out(result.agreement.line())
     return result

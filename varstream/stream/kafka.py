@@ -144,8 +144,9 @@ def ensure_topics(kafka: KafkaConfig, topics: Topics, partitions: int, timeout_s
     return counts
 
 
-def read_partition(consumer, topic: str, partition: int, timeout_s: float = 300.0) -> Iterator:
-    """Every message of one partition, from the start to the end (error events skipped).
+def read_partition(consumer, topic: str, partition: int, timeout_s: float = 300.0, start: int | None = None) -> Iterator:
+    """Every message of one partition from ``start`` (an offset; default: the beginning) to the
+    end (error events skipped).
 
     Reads to the high watermark, then until a poll comes back empty: some storage engines (tansu's
     ``s3://``) report watermarks that lag the log, so the watermark alone is not trusted. The
@@ -157,8 +158,9 @@ def read_partition(consumer, topic: str, partition: int, timeout_s: float = 300.
     from confluent_kafka import OFFSET_BEGINNING, TopicPartition
 
     low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=min(timeout_s, 30.0))
-    consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
-    position, deadline = low, time.time() + timeout_s
+    begin = OFFSET_BEGINNING if start is None or start < 0 else start
+    consumer.assign([TopicPartition(topic, partition, begin)])
+    position, deadline = max(low, begin), time.time() + timeout_s
     try:
         while True:
             if time.time() > deadline:

@@ -42,6 +42,10 @@ class StreamMetrics:
                                ["reason"], registry=r)
         self.triggers = Counter("varstream_reclassifications_total",
                                 "Stars reclassified, by the policy rule that made them due.", ["trigger"], registry=r)
+        self.searches = Counter("varstream_period_searches_total",
+                                "Period searches of reclassifications: 'fast' refined near the last full search's "
+                                "candidates, 'full' scanned the whole grid, 'fallback' tried the fast path and then "
+                                "searched fully because the old period no longer fitted.", ["path"], registry=r)
         self.latency = Histogram("varstream_end_to_end_latency_seconds",
                                  "From an alert entering the input topic (its Kafka timestamp) to the delivery of "
                                  "the first classification that includes it; 'newest' is the triggering alert, "
@@ -69,3 +73,23 @@ class StreamMetrics:
         bound = int(server.server_address[1])
         log.info("metrics on http://%s:%d/metrics", address, bound)
         return bound
+
+
+def initialise_labels(metrics: StreamMetrics, dead_letter_codes: tuple[str, ...], dropped_codes: tuple[str, ...],
+                      triggers: tuple[str, ...]) -> None:
+    """Create every labelled series at 0 before the first event: Prometheus's ``increase()`` and
+    ``rate()`` see a series' first increment only if the series existed before it, so an alert on
+    dead letters would otherwise miss the first of each reason, and a clean stream shows no data."""
+    for code in dead_letter_codes:
+        metrics.dead_letters.labels(code)
+    for code in dropped_codes:
+        metrics.points_dropped.labels(code)
+    for trigger in triggers:
+        metrics.triggers.labels(trigger)
+    for path in ("fast", "full", "fallback"):
+        metrics.searches.labels(path)
+    metrics.skipped.labels("unusable_curve")
+    for stage in STAGES:
+        metrics.stage.labels(stage)
+    for which in ("newest", "oldest"):
+        metrics.latency.labels(which)

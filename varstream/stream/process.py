@@ -18,11 +18,14 @@ from varstream.stream.kafka import Topics
 class ServeProcess:
     """One ``python -m varstream serve`` process on ``bootstrap`` with its own metrics port.
 
-    Its output goes to ``log_path`` (or is inherited when None); ``extra`` are more serve options.
+    Its output goes to ``log_path`` (or is inherited when None); ``extra`` are more serve options;
+    ``state_dir`` is where its local stores live (processes that should find each other's stores
+    after a restart share it).
     """
 
     def __init__(self, bootstrap: str, topics: Topics, *extra: str, log_path: Path | None = None,
-                 models_dir: str | Path | None = None, log_level: str = "info") -> None:
+                 models_dir: str | Path | None = None, log_level: str = "info",
+                 state_dir: str | Path | None = None) -> None:
         self.metrics_port = free_port()
         self.log_path = log_path
         cmd = [sys.executable, "-m", "varstream", "serve", "--bootstrap", bootstrap, "--group", topics.group,
@@ -31,6 +34,8 @@ class ServeProcess:
                "--log-level", log_level, *extra]
         if models_dir:
             cmd += ["--models", str(models_dir)]
+        if state_dir:
+            cmd += ["--state-dir", str(state_dir)]
         self._log = open(log_path, "wb") if log_path else None
         out = self._log if self._log else None
         self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT if out else None,

@@ -30,6 +30,7 @@ from varstream.lightcurve.loaders.dataset import open_dataset
 from varstream.lightcurve.sanitize import SanitizeConfig, count_problems, point_problems
 from varstream.lightcurve.types import LightCurve
 from varstream.stream.delivery import Delivery, DeliveryError
+from varstream.stream.formats import ZTF_REFERENCE_OFFSET, AlertWriter
 from varstream.stream.kafka import KafkaConfig
 from varstream.stream.state import CATALOGUE_KEYS
 from varstream.stream.wire import WireFormat
@@ -97,20 +98,28 @@ def time_ordered(curves: list[LightCurve], limits: SanitizeConfig = SanitizeConf
 
 def replay(curves: list[LightCurve], kafka: KafkaConfig, topic: str = "alerts", speed: float = 0.0,
            rate: float = 0.0, wire: WireFormat | None = None, progress: bool = True,
-           stop=None, report: ReplayReport | None = None) -> ReplayReport:
-    """Produce every curve's alerts to ``topic`` (see the module notes); returns what was sent
+           stop=None, report: ReplayReport | None = None, fmt: str = "varstream") -> ReplayReport:
+    """Produce every curve's alerts to ``topic`` (see the module notes) in the alert format ``fmt``
+    (:mod:`varstream.stream.formats`: ``ztf`` packets are difference-image detections against a
+    reference of the star's median magnitude plus 0.2345 mag, bands other than g, r, i sent as r;
+    ``lsst`` packets carry the flux in nJy and a numeric diaObjectId); returns what was sent
     (``report``, if given, is filled in as the alerts go out, for progress shown elsewhere).
 
     Raises:
         RuntimeError: alerts could not be delivered.
     """
-    wire = wire or WireFormat()
+    writer = AlertWriter(fmt, wire or WireFormat())
     report = report if report is not None else ReplayReport()
     alerts = list(time_ordered(curves, skipped=report.skipped))
+    reference: dict[str, float] = {}
+    for lc in curves:
+        usable = point_problems(lc.times, lc.mags, lc.errors) == 0
+        if usable.any():
+            reference[lc.object_id] = float(np.median(lc.mags[usable])) + ZTF_REFERENCE_OFFSET
     report.total = len(alerts)
     times: dict[str, set] = {}
     for mjd, alert in alerts:
-        times.setdefault(alert["object_id"], set()).add(mjd)
+        times.setdefault(writer.key(alert).decode(), set()).add(mjd)
     report.observations = {k: len(v) for k, v in times.items()}
     delivery = Delivery(kafka)
     bar = None
@@ -132,8 +141,8 @@ def replay(curves: list[LightCurve], kafka: KafkaConfig, topic: str = "alerts", 
         if delay > 0:
             delivery.poll(0)
             time.sleep(delay)
-        delivery.produce(topic, wire.encode("alert", alert, topic), alert["object_id"].encode())
-        report.sent[alert["object_id"]] += 1
+        delivery.produce(topic, writer.write(alert, reference.get(alert["object_id"], 0.0), topic), writer.key(alert))
+        report.sent[writer.key(alert).decode()] += 1
         if bar is not None:
             bar.update(1)
     try:

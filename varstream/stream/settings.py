@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +10,11 @@ from varstream.lightcurve.pipeline import PipelineConfig
 from varstream.stream.kafka import KafkaConfig, Topics
 from varstream.stream.policy import ReclassifyPolicy
 from varstream.stream.wire import WireFormat
+
+def default_state_dir() -> str:
+    """``$VARSTREAM_STATE_DIR``, else ``~/.cache/varstream/state``."""
+    return os.environ.get("VARSTREAM_STATE_DIR", str(Path.home() / ".cache" / "varstream" / "state"))
+
 
 #: Consumer-group timing. librdkafka's defaults (45 s session, 5 min poll interval) make a dead
 #: consumer's partitions wait up to 45 s for a new owner, and a first join on tansu take ~23 s;
@@ -33,6 +39,10 @@ class ServeSettings:
         consumer_settings: librdkafka settings of the group consumer (see :data:`CONSUMER_DEFAULTS`).
         lag_interval_s: how often librdkafka reports statistics (the consumer-lag gauge).
         catchup_lag_s: behind the input by more than this, the growth rule is suspended.
+        input_format: the alert format of the input topic (``varstream``, ``ztf`` or ``lsst``;
+            :mod:`varstream.stream.formats`).
+        state_dir: the local stores' directory (RocksDB, one database per group and partition;
+            ``None`` or ``"memory"``: in memory, rebuilt from the whole changelog at every start).
     """
 
     kafka: KafkaConfig
@@ -50,3 +60,5 @@ class ServeSettings:
     wire: WireFormat = field(default_factory=WireFormat)
     lag_interval_s: float = 2.0
     catchup_lag_s: float = 1.0
+    input_format: str = "varstream"
+    state_dir: str | None = field(default_factory=lambda: default_state_dir())

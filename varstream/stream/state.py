@@ -1,11 +1,14 @@
 """Per-star stream state: the growing light curve and what was last classified.
 
-A :class:`StarState` holds every accepted observation of one star, de-duplicated by observation
-time with the rule :func:`~varstream.lightcurve.sanitize.sanitize` applies (the smallest error
-wins, then the smallest magnitude), so the state does not depend on the order alerts arrive in
-and re-sending an alert changes nothing. Each change is also a :class:`StateChange` that the
-application writes to the compacted changelog topic; :meth:`PartitionStore.apply` rebuilds the
-same state from those records on restart or when a partition moves to another consumer.
+A :class:`StarState` holds every accepted observation of one star as arrays sorted by time
+(days, magnitudes and errors in mag, a band code and the Kafka timestamp of the alert that
+brought it, ms), de-duplicated by observation time with the rule
+:func:`~varstream.lightcurve.sanitize.sanitize` applies (the smallest error wins, then the
+smallest magnitude), so the state does not depend on the order alerts arrive in and re-sending an
+alert changes nothing. Each change is also a ``StateChange`` record that the application writes
+to the compacted changelog topic; :func:`apply_change` rebuilds the same state from those
+records on restart or when a partition moves to another consumer. :func:`encode_star` /
+:func:`decode_star` are the compact binary form of the local store (:mod:`.store`).
 
 Times are days (MJD), magnitudes and errors mag, wall-clock times seconds (``time.time()``),
 Kafka timestamps milliseconds since the Unix epoch.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +30,9 @@ from varstream.lightcurve.types import LightCurve
 #: Catalogue fields of an alert that the state keeps (the Gaia normalisation reads them).
 CATALOGUE_KEYS = ("ra_deg", "dec_deg", "parallax_mas", "parallax_error_mas", "ruwe", "distance_pc",
                   "distance_error_pc")
+#: Photometric bands the stream accepts, in code order (a band is stored as its index here).
+BANDS = ("B", "CV", "G", "I", "R", "V", "c", "g", "i", "o", "r", "u", "y", "z")
+_BAND_CODE = {b: i for i, b in enumerate(BANDS)}
 _MASK = (1 << 63) - 1
 
 
@@ -43,56 +49,93 @@ class Observation:
     ingest_ms: int
 
     def fingerprint(self) -> int:
-        """A 63-bit hash of the photometry (time, band, magnitude, error), stable across processes."""
-        raw = struct.pack("<ddd", self.mjd, self.mag, self.mag_err) + self.band.encode()
-        return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little") & _MASK
+        return fingerprint(self.mjd, self.mag, self.mag_err, self.band)
 
-    def beats(self, other: Observation) -> bool:
-        """Whether this point replaces ``other`` at the same time (smaller error, then magnitude)."""
-        return (self.mag_err, self.mag, self.band) < (other.mag_err, other.mag, other.band)
+
+def fingerprint(mjd: float, mag: float, mag_err: float, band: str) -> int:
+    """A 63-bit hash of one point's photometry (time, band, magnitude, error), stable across processes."""
+    raw = struct.pack("<ddd", mjd, mag, mag_err) + band.encode()
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=8).digest(), "little") & _MASK
 
 
 @dataclass
 class Classified:
-    """What was last classified: the digest and count of the observations, the class (mag-free)."""
+    """What was last classified, and what its period search learnt.
+
+    Attributes:
+        digest, n_observations: the observations that were classified.
+        predicted_class: the class published ("" if the curve could not be classified).
+        publish_ms: when it was published.
+        candidates: candidate frequencies (c/d) of the last *full* period search (the next
+            classification's fast path refines near them; empty: the next one searches fully).
+        full_observations: observations at that full search.
+        full_explained: the share of variance its period explained (the fast path falls back to a
+            full search when the share drops).
+        exact: the classification came from a full period search (the offline answer);
+            False for the fast path, which a later settling classification makes exact.
+        period_days: the period it used (a settling search that finds the same one has nothing
+            new to publish).
+    """
 
     digest: int
     n_observations: int
     predicted_class: str
     publish_ms: int
+    candidates: tuple[float, ...] = ()
+    full_observations: int = 0
+    full_explained: float = 0.0
+    exact: bool = True
+    period_days: float = 0.0
 
 
 @dataclass
 class StarState:
-    """One star's accepted observations (by time), catalogue data and classification bookkeeping.
+    """One star's accepted observations (arrays sorted by time), catalogue data and classification
+    bookkeeping.
 
     ``digest`` is the sum of the observations' fingerprints (mod 2**63) plus that of the
     catalogue data: equal states give equal digests whatever the order of the alerts, so "has the
-    star changed since it was classified?" is ``digest != classified.digest``. The ``pending_*`` fields live in memory only and say when
-    and by which alerts the unclassified changes arrived.
+    star changed since it was classified?" is ``digest != classified.digest``. The ``pending_*``
+    fields live in memory only and say when and by which alerts the unclassified changes arrived.
     """
 
     object_id: str
     partition: int
-    observations: dict[float, Observation] = field(default_factory=dict)
+    mjd: np.ndarray = field(default_factory=lambda: np.empty(0))
+    mag: np.ndarray = field(default_factory=lambda: np.empty(0))
+    err: np.ndarray = field(default_factory=lambda: np.empty(0))
+    band: np.ndarray = field(default_factory=lambda: np.empty(0, np.uint8))
+    ingest_ms: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     catalogue: dict[str, float] = field(default_factory=dict)
     obs_digest: int = 0
-    catalogue_digest: int = 0                    # fingerprint of ``catalogue``, kept by set_catalogue
+    catalogue_digest: int = 0
     classified: Classified | None = None
+    latest_alert: tuple[str, int] | None = None  # (alert id, Kafka timestamp ms) of the newest change
     pending_observations: int = 0                # accepted observations not yet classified
-    pending_since: float | None = None          # wall seconds of the first unclassified change
+    pending_since: float | None = None           # wall seconds of the first unclassified change
     last_change: float = 0.0                     # wall seconds of the latest change
     first_pending_ingest_ms: int | None = None
-    latest_alert: tuple[str, int] | None = None  # (alert id, Kafka timestamp ms) of the newest change
+
+    @property
+    def n_observations(self) -> int:
+        return int(self.mjd.size)
 
     def add(self, obs: Observation) -> bool:
         """Accept ``obs`` if it is new or beats the point at its time; True if the state changed."""
-        old = self.observations.get(obs.mjd)
-        if old is not None and not obs.beats(old):
-            return False
-        if old is not None:
-            self.obs_digest = (self.obs_digest - old.fingerprint()) & _MASK
-        self.observations[obs.mjd] = obs
+        code = _BAND_CODE[obs.band]
+        i = int(np.searchsorted(self.mjd, obs.mjd))
+        if i < self.mjd.size and self.mjd[i] == obs.mjd:
+            old = (float(self.err[i]), float(self.mag[i]), BANDS[self.band[i]])
+            if not (obs.mag_err, obs.mag, obs.band) < old:
+                return False
+            self.obs_digest = (self.obs_digest - fingerprint(obs.mjd, old[1], old[0], old[2])) & _MASK
+            self.mag[i], self.err[i], self.band[i], self.ingest_ms[i] = obs.mag, obs.mag_err, code, obs.ingest_ms
+        else:
+            self.mjd = np.insert(self.mjd, i, obs.mjd)
+            self.mag = np.insert(self.mag, i, obs.mag)
+            self.err = np.insert(self.err, i, obs.mag_err)
+            self.band = np.insert(self.band, i, np.uint8(code))
+            self.ingest_ms = np.insert(self.ingest_ms, i, obs.ingest_ms)
         self.obs_digest = (self.obs_digest + obs.fingerprint()) & _MASK
         return True
 
@@ -116,7 +159,7 @@ class StarState:
     @property
     def pending(self) -> bool:
         """The observations differ from what was last classified."""
-        if not self.observations:
+        if not self.mjd.size:
             return False
         return self.classified is None or self.classified.digest != self.digest
 
@@ -137,6 +180,19 @@ class StarState:
         self.pending_since = None
         self.first_pending_ingest_ms = None
 
+    def mark_restored(self, now: float) -> None:
+        """After a restore: if the observations changed after the last classification (alerts that
+        arrived just before a restart or rebalance), the star is pending as of ``now``."""
+        if not self.pending:
+            return
+        done = self.classified.n_observations if self.classified else 0
+        self.pending_observations = max(0, self.n_observations - done)
+        self.pending_since = self.last_change = now
+        since = self.classified.publish_ms if self.classified else -1
+        newer = self.ingest_ms[self.ingest_ms > since]
+        self.first_pending_ingest_ms = int(newer.min()) if newer.size else (
+            self.latest_alert[1] if self.latest_alert else None)
+
     def lightcurve(self) -> LightCurve:
         """The accumulated curve, sorted by time, each point's band in ``aux["band"]``.
 
@@ -144,13 +200,9 @@ class StarState:
         exactly as it does an archived curve; the catalogue data become ``meta`` for the Gaia
         normalisation.
         """
-        obs = sorted(self.observations.values(), key=lambda o: o.mjd)
-        times = np.fromiter((o.mjd for o in obs), dtype=np.float64, count=len(obs))
-        mags = np.fromiter((o.mag for o in obs), dtype=np.float64, count=len(obs))
-        errs = np.fromiter((o.mag_err for o in obs), dtype=np.float64, count=len(obs))
-        bands = np.array([o.band for o in obs], dtype=str)
-        return LightCurve(self.object_id, times, mags, errs, MIXED_BAND, meta=dict(self.catalogue),
-                          aux={"band": bands})
+        bands = np.asarray(BANDS)[self.band] if self.band.size else np.empty(0, dtype=str)
+        return LightCurve(self.object_id, self.mjd.copy(), self.mag.copy(), self.err.copy(), MIXED_BAND,
+                          meta=dict(self.catalogue), aux={"band": bands})
 
 
 # ---------------------------------------------------------------- changelog records
@@ -186,53 +238,60 @@ def catalogue_change(object_id: str, catalogue: dict[str, float]) -> dict:
 def classified_change(object_id: str, c: Classified) -> dict:
     return {"object_id": object_id, "observation": None, "catalogue_json": None,
             "classified": {"digest": c.digest, "n_observations": c.n_observations,
-                           "predicted_class": c.predicted_class, "publish_time": c.publish_ms}}
+                           "predicted_class": c.predicted_class, "publish_time": c.publish_ms,
+                           "candidates": list(c.candidates), "full_observations": c.full_observations,
+                           "full_explained": c.full_explained, "exact": c.exact, "period_days": c.period_days}}
 
 
-@dataclass
-class PartitionStore:
-    """The states of the stars of one input partition (a local, in-memory store)."""
+def apply_change(state: StarState, change: dict) -> None:
+    """Replay one changelog record onto its star (restore); idempotent."""
+    obs = change.get("observation")
+    if obs is not None:
+        state.add(Observation(obs["mjd"], obs["band"], obs["mag"], obs["mag_err"], obs["alert_id"],
+                              obs["ingest_time"]))
+        if state.latest_alert is None or obs["ingest_time"] >= state.latest_alert[1]:
+            state.latest_alert = (obs["alert_id"], obs["ingest_time"])
+    if change.get("catalogue_json"):
+        state.set_catalogue(json.loads(change["catalogue_json"]))
+    c = change.get("classified")
+    if c is not None:
+        state.classified = Classified(c["digest"], c["n_observations"], c["predicted_class"], c["publish_time"],
+                                      tuple(c.get("candidates") or ()), c.get("full_observations", 0),
+                                      c.get("full_explained", 0.0), c.get("exact", True), c.get("period_days", 0.0))
 
-    partition: int
-    stars: dict[str, StarState] = field(default_factory=dict)
 
-    def star(self, object_id: str) -> StarState:
-        state = self.stars.get(object_id)
-        if state is None:
-            state = self.stars[object_id] = StarState(object_id, self.partition)
-        return state
+# ---------------------------------------------------------------- local-store encoding
 
-    def apply(self, change: dict) -> None:
-        """Replay one changelog record (restore); idempotent."""
-        state = self.star(change["object_id"])
-        obs = change.get("observation")
-        if obs is not None:
-            state.add(Observation(obs["mjd"], obs["band"], obs["mag"], obs["mag_err"], obs["alert_id"],
-                                  obs["ingest_time"]))
-            if state.latest_alert is None or obs["ingest_time"] >= state.latest_alert[1]:
-                state.latest_alert = (obs["alert_id"], obs["ingest_time"])
-        if change.get("catalogue_json"):
-            state.set_catalogue(json.loads(change["catalogue_json"]))
-        c = change.get("classified")
-        if c is not None:
-            state.classified = Classified(c["digest"], c["n_observations"], c["predicted_class"], c["publish_time"])
+_MAGIC = b"VS1"
+_HEAD = struct.Struct("<3sII")          # magic, header length, points
 
-    def after_restore(self, now: float) -> int:
-        """Mark stars whose observations changed after their last classification as pending
-        (their last alerts arrived just before the restart or rebalance); returns how many."""
-        count = 0
-        for state in self.stars.values():
-            if state.pending:
-                done = state.classified.n_observations if state.classified else 0
-                state.pending_observations = max(0, len(state.observations) - done)
-                state.pending_since = state.last_change = now
-                since = state.classified.publish_ms if state.classified else -1
-                newer = [o.ingest_ms for o in state.observations.values() if o.ingest_ms > since]
-                state.first_pending_ingest_ms = min(newer) if newer else (
-                    state.latest_alert[1] if state.latest_alert else None)
-                count += 1
-        return count
 
-    @property
-    def n_observations(self) -> int:
-        return sum(len(s.observations) for s in self.stars.values())
+def encode_star(state: StarState) -> bytes:
+    """The star's persistent state as bytes: a JSON header (ids, catalogue, digests, last
+    classification, newest alert) and the point arrays (8 + 8 + 8 + 8 + 1 bytes a point)."""
+    header = json.dumps({"id": state.object_id, "p": state.partition, "cat": state.catalogue, "od": state.obs_digest,
+                         "cd": state.catalogue_digest, "la": state.latest_alert,
+                         "cl": asdict(state.classified) if state.classified else None}).encode()
+    n = state.n_observations
+    return b"".join([_HEAD.pack(_MAGIC, len(header), n), header, state.mjd.astype("<f8").tobytes(),
+                     state.mag.astype("<f8").tobytes(), state.err.astype("<f8").tobytes(),
+                     state.ingest_ms.astype("<i8").tobytes(), state.band.astype(np.uint8).tobytes()])
+
+
+def decode_star(data: bytes) -> StarState:
+    """The inverse of :func:`encode_star`. Raises ValueError for bytes that are not a star record."""
+    magic, hlen, n = _HEAD.unpack_from(data, 0)
+    if magic != _MAGIC or len(data) != _HEAD.size + hlen + 33 * n:
+        raise ValueError("not a varstream star record")
+    pos = _HEAD.size
+    h = json.loads(data[pos:pos + hlen])
+    pos += hlen
+    arrays = []
+    for dtype, size in (("<f8", 8), ("<f8", 8), ("<f8", 8), ("<i8", 8), ("u1", 1)):
+        arrays.append(np.frombuffer(data, dtype=dtype, count=n, offset=pos).copy())
+        pos += size * n
+    cl = h["cl"]
+    classified = None if cl is None else Classified(**{**cl, "candidates": tuple(cl["candidates"])})
+    return StarState(h["id"], h["p"], arrays[0].astype(np.float64), arrays[1].astype(np.float64),
+                     arrays[2].astype(np.float64), arrays[4].astype(np.uint8), arrays[3].astype(np.int64),
+                     h["cat"], h["od"], h["cd"], classified, tuple(h["la"]) if h["la"] else None)

@@ -1,4 +1,5 @@
-"""``varstream tail`` and ``varstream history``: read the classification topic.
+"""``varstream tail`` and ``varstream history``: read the classification topic (and a star's
+state from the changelog, for plots).
 
 ``tail`` prints each classification as it arrives, one row of a fixed-width table. ``history``
 prints every classification of one star: the classification topic keeps everything, keyed by
@@ -13,19 +14,24 @@ from typing import Callable, Iterator
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
 
+from varstream.stream.codec import decode
 from varstream.stream.kafka import KafkaConfig, partition_for, read_partition
+from varstream.stream.state import StarState, apply_change
 from varstream.stream.wire import WireFormat
 
-HEADER = f"{'object':<22} {'class':<8} {'prob':>5} {'2nd':<13} {'pts':>5} {'obs':>5} {'period d':>9} {'latency s':>9}"
+HEADER = (f"{'object':<22} {'class':<8} {'prob':>5} {'family':<6} {'prob':>5} {'2nd':<13} {'pts':>5} {'obs':>5} "
+          f"{'period d':>9} {'latency s':>9}")
 
 
 def format_row(rec: dict, received_ms: int | None = None) -> str:
-    """One table row: star, class, its probability, runner-up, points, period and latency (s)."""
+    """One table row: star, class and its probability, family and its probability, runner-up class,
+    points, observations, period (days) and latency (s)."""
     probs = sorted(rec["probabilities"], key=lambda p: -p["probability"])
     second = f"{probs[1]['label']} {probs[1]['probability']:.2f}" if len(probs) > 1 else ""
     end = received_ms if received_ms is not None else rec["publish_time"]
     latency = (end - rec["first_ingest_time"]) / 1000
     return (f"{rec['object_id'][:22]:<22} {rec['predicted_class']:<8} {probs[0]['probability']:>5.2f} "
+            f"{rec.get('family', ''):<6} {rec.get('family_probability', 0.0):>5.2f} "
             f"{second:<13} {rec['n_points']:>5} {rec['n_observations']:>5} {rec['period_days']:>9.4f} {latency:>9.3f}")
 
 
@@ -122,5 +128,29 @@ def history(kafka: KafkaConfig, object_id: str, topic: str = "classifications",
         for msg in read_partition(consumer, topic, partition_for(key, len(meta.partitions)), timeout_s):
             if msg.key() == key and msg.value() is not None:
                 yield wire.decode("classification", msg.value())
+    finally:
+        consumer.close()
+
+
+def star_state(kafka: KafkaConfig, object_id: str, changelog: str, timeout_s: float = 60.0) -> StarState | None:
+    """The star's state rebuilt from its records in the changelog topic (its observations with
+    their bands, catalogue data, last classification), or None if the changelog has none.
+
+    The star's records are in the changelog partition its id hashes to (the input partition's
+    number); the partition is read from the start, like :func:`history`."""
+    consumer = Consumer(kafka.client(**{"group.id": "varstream-lookup", "enable.auto.commit": False,
+                                        "fetch.wait.max.ms": 20}))
+    try:
+        meta = consumer.list_topics(changelog, timeout=timeout_s).topics.get(changelog)
+        if meta is None or not meta.partitions:
+            raise ValueError(f"topic {changelog} does not exist")
+        prefix = object_id.encode() + b"\x1f"
+        state = StarState(object_id, partition_for(object_id.encode(), len(meta.partitions)))
+        found = False
+        for msg in read_partition(consumer, changelog, state.partition, timeout_s):
+            if msg.key() and msg.key().startswith(prefix) and msg.value():
+                apply_change(state, decode("state", msg.value()))
+                found = True
+        return state if found else None
     finally:
         consumer.close()

@@ -23,11 +23,12 @@ from varstream.lightcurve.sanitize import (
     describe_problem,
     point_problems,
 )
+from varstream.stream.state import BANDS
 
-#: Bands the shipped models can use (ASAS-SN V and g, Catalina's unfiltered V-calibrated CV) and
-#: the other common survey bands, which are accepted and kept but set aside by merge_bands when a
-#: star has more points in another band.
-KNOWN_BANDS = frozenset({"V", "g", "CV", "r", "i", "z", "y", "u", "B", "R", "I", "G", "o", "c"})
+#: Bands the stream accepts (:data:`varstream.stream.state.BANDS`): those the models were trained
+#: on (Catalina's V-calibrated V, ASAS-SN's V and g) and the other common survey bands, which are
+#: kept and merged or set aside by the pipeline's band rule.
+KNOWN_BANDS = frozenset(BANDS)
 #: Most observations one alert may carry (the new one plus ``prev_sources``).
 MAX_SOURCES = 10_000
 MAX_ID_LENGTH = 256
@@ -74,6 +75,10 @@ def check_source(src: dict, limits: SanitizeConfig) -> Rejection | None:
     return Rejection(rule, describe_problem(rule, *values, limits))
 
 
+#: Every rejection code of :func:`validate_alert` besides the photometric ones (POINT_RULES).
+REJECTION_CODES = ("bad_object_id", "bad_alert_id", "missing_key", "key_mismatch", "too_many_sources", "unknown_band")
+
+
 def validate_alert(alert: dict, key: bytes | None, limits: SanitizeConfig = SanitizeConfig()) -> ValidAlert | Rejection:
     """Check one decoded alert (see the module notes)."""
     alert_id, object_id = alert.get("alert_id"), alert.get("object_id")
@@ -83,7 +88,10 @@ def validate_alert(alert: dict, key: bytes | None, limits: SanitizeConfig = Sani
     if not isinstance(alert_id, str) or not alert_id or len(alert_id) > MAX_ID_LENGTH:
         return Rejection("bad_alert_id", f"star {object_id}: alert_id is empty or longer than {MAX_ID_LENGTH}")
     where = f"alert {alert_id} of star {object_id}"
-    if key is not None and key != object_id.encode():
+    if key is None:
+        return Rejection("missing_key", f"{where}: the message has no key; alerts must be keyed by object id, "
+                                        "or the broker spreads one star over several partitions and splits its state")
+    if key != object_id.encode():
         return Rejection("key_mismatch", f"{where}: message key {key[:80]!r} is not the object id "
                                          "(alerts must be keyed by object id to keep a star on one partition)")
     prev = alert.get("prev_sources") or []

@@ -1,0 +1,1 @@
+"""Looking at stars: plots of one star and the explorer web page."""
