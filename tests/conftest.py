@@ -43,3 +43,8 @@ def catalina_dir(data_root: Path) -> Path:
 @pytest.fixture(scope="session")
 def asassn_dir(data_root: Path) -> Path:
     return data_root / "asassn"
+
+
+@pytest.fixture(scope="session")
+def gaia_dir(data_root: Path) -> Path:
+    return data_root / "gaia_dr3"

@@ -65,13 +65,25 @@ def test_full_export_with_camera_column(asassn_dir):
     assert lc.meta["skypatrol_name"] == "VX Men" and lc.meta["skypatrol_asas_sn_id"] == 12702
 
 
-def test_features_for_every_real_asassn_curve(curves):
+LONG_PERIOD_LABELS = {"SR", "SRD", "L", "M", "LSP"}
+
+
+def test_features_and_periods_of_every_real_asassn_curve(curves):
+    """Every curve featurises; the period is the catalogue's (within 1 % of P, P/2 or 2P) for at least
+    three quarters of the stars with a catalogue period that are not long-period variables (36 of 45
+    measured with the multi-harmonic search, 32 with the single-sine one, 20 in the first release)."""
+    hits, total = 0, 0
     for lc in curves:
         f = featurise(lc)
         values = f.features.as_dict()
         assert all(np.isfinite(v) for n, v in values.items() if n not in ("abs_mag", "abs_mag_err"))
-        if lc.object_id.startswith("J"):
-            assert f.features["has_distance"] in (0.0, 1.0)
+        assert f.features["has_distance"] == float(f.distance is not None)
+        known = lc.meta.get("catalogue_period_days")
+        if known and np.isfinite(known) and known > 0 and lc.label.rstrip(":") not in LONG_PERIOD_LABELS:
+            total += 1
+            hits += any(abs(f.period.period / (known * k) - 1) < 0.01 for k in (1.0, 0.5, 2.0))
+    assert total >= 40
+    assert hits / total >= 0.75, f"{hits}/{total} periods recovered"
 
 
 # Hand-computed Gaia normalisation for three real catalogue stars (values from the CSV):

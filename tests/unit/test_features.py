@@ -57,3 +57,32 @@ def test_gru_sequence_is_phase_ordered_and_masked(curve):
     n_short = short.sequence_length
     assert n_short == short.n_points and 50 <= n_short <= 60
     assert not short.sequence[n_short:].any()                    # zero padding after the end
+
+
+def test_short_lag_ratio_is_one_for_white_noise():
+    from varstream.lightcurve.features import short_lag_ratio
+
+    rng = np.random.default_rng(3)
+    nights = np.repeat(np.arange(500.0), 4) + np.tile([0.0, 0.01, 0.02, 0.03], 500)
+    assert short_lag_ratio(nights, rng.normal(0, 0.1, nights.size)) == pytest.approx(1.0, abs=0.05)
+
+
+def test_short_lag_ratio_of_a_sine_is_its_structure_function():
+    # a sine of period P sampled every 3 days has no sub-day pairs: the shortest fifth of the lags
+    # (the 3-day ones) are used, and E[(Δm)²] / (2 var) = 1 − cos(2π τ / P) exactly
+    from varstream.lightcurve.features import short_lag_ratio
+
+    t = np.arange(0.0, 3000.0, 3.0)
+    for period in (300.0, 50.0):
+        ratio = short_lag_ratio(t, np.sin(2 * np.pi * t / period))
+        assert ratio == pytest.approx(1 - np.cos(2 * np.pi * 3.0 / period), rel=0.02)
+
+
+def test_short_lag_ratio_tells_a_slow_star_from_a_fast_one_within_a_night():
+    from varstream.lightcurve.features import short_lag_ratio
+
+    t = np.repeat(np.arange(0.0, 900.0, 30.0), 3) + np.tile([0.0, 0.07, 0.25], 30)   # bursts, Gaia-like
+    slow = short_lag_ratio(t, np.sin(2 * np.pi * t / 300.0))
+    fast = short_lag_ratio(t, np.sin(2 * np.pi * t / 0.11))
+    assert slow < 1e-3 and fast > 0.5
+    assert short_lag_ratio(t, np.full(t.size, 12.0)) == 1.0

@@ -7,8 +7,8 @@ list, so a feature vector always travels with its names and version (the shape o
 ``light-curve`` package). Bump :data:`FEATURE_VERSION` whenever a name, an order or a computation
 changes: models record the version they were trained on and refuse another.
 
-Feature groups (all magnitudes in mag, periods in days). Version 4 keeps only what carries across
-surveys: nothing is measured against a survey's quoted errors (their scale differs by an order of
+Feature groups (all magnitudes in mag, periods in days). Since version 4 the vector keeps only what carries
+across surveys: nothing is measured against a survey's quoted errors (their scale differs by an order of
 magnitude between surveys: Catalina's overstate the scatter about twofold, ASAS-SN's understate it
 about threefold), and amplitudes enter as one logarithm each while every other statistic is a
 scale-free ratio or shape:
@@ -18,6 +18,9 @@ scale-free ratio or shape:
 - ``stats``: distribution of the cleaned magnitudes: log10 of the half p5–p95 range, standard
   deviation, MAD and IQR as ratios to it, skewness, kurtosis, share beyond one sigma, von Neumann
   ratio;
+- ``timescale`` (version 5): the share of the variance found between points hours apart
+  (:func:`short_lag_ratio`), which tells a slow variable from a fast one when sparse sampling
+  makes the period search pick an alias (Gaia's long-period variables);
 - ``folded``: the SuperSmoother model of the curve folded at the period (log10 amplitude, scatter
   about it over its amplitude, time spent faint, time spent near maximum light, rise time);
 - ``fourier``: Fourier decomposition of the folded curve (A1 relative to the folded amplitude, R21,
@@ -47,7 +50,7 @@ from varstream.lightcurve.fourier import fourier_fit, odd_harmonic_fraction, sec
 from varstream.lightcurve.gaia import Distance, absolute_magnitude, intensity_mean_magnitude
 from varstream.lightcurve.period import PeriodResult
 
-FEATURE_VERSION = "4"
+FEATURE_VERSION = "5"
 
 _C24 = pycatch22.catch22_all([0.0, 1.0, 0.5, 2.0, 1.5, 0.2, 0.9, 1.1, 0.3, 0.7], catch24=True)["names"]
 #: catch22 feature names used (catch24 without ``DN_mean``, which is the apparent magnitude).
@@ -77,8 +80,9 @@ class FeatureVector:
 @dataclass(frozen=True)
 class FeatureInputs:
     """What the extractors read: the cleaned curve (times in days, magnitudes and errors in mag),
-    its period search, the folded SuperSmoother model, the phase order of the points and the
-    distance (None when unknown)."""
+    its period search, the folded SuperSmoother model, the phase order of the points, the
+    distance (None when unknown) and the cleaned magnitudes before noise reduction (GHKSS works
+    along the phase, so time-domain statistics read these)."""
 
     times: np.ndarray
     mags: np.ndarray
@@ -87,6 +91,7 @@ class FeatureInputs:
     model: FoldedModel
     phase_order: np.ndarray
     distance: Distance | None
+    observed_mags: np.ndarray
 
 
 def period_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
@@ -118,6 +123,41 @@ def stats_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
     yield "kurtosis", kurtosis
     yield "beyond1std", float(np.mean(np.abs(mags - mags.mean()) > std)) if std > _TINY else 0.0
     yield "von_neumann_eta", float(np.mean(np.diff(mags) ** 2) / std**2) if std > _TINY else 0.0
+
+
+#: Neighbours in time each point is paired with by :func:`short_lag_ratio`.
+LAG_NEIGHBOURS = 4
+#: Pairs up to this lag (days) — or the shortest fifth of the pairs' lags, if longer — are "short".
+SHORT_LAG_DAYS = 1.0
+#: Floor of the short-lag ratio (a constant pair of points would give log10 0).
+_MIN_LAG_RATIO = 1e-4
+
+
+def short_lag_ratio(times: np.ndarray, mags: np.ndarray) -> float:
+    """How much a star varies on the shortest time scale a survey samples, as a share of all its
+    variance: the structure function ``mean((m_j − m_i)²) / (2 var(m))`` over pairs of points at
+    most :data:`LAG_NEIGHBOURS` apart in time order whose lag is at most :data:`SHORT_LAG_DAYS`, or
+    at most the 20th percentile of those lags when that is longer (a survey without same-night
+    visits). Dimensionless: ≈ 1 for white noise or a signal much faster than the lags (delta Scuti
+    stars sampled hours apart), ≪ 1 for a slow one (a long-period variable within a night).
+    Independent of the period search, so an alias period cannot mislead it; unlike error-based
+    statistics it needs no survey's quoted errors. Returns 1.0 for a constant curve.
+    """
+    n = times.size
+    k_max = min(LAG_NEIGHBOURS, n - 1)
+    if k_max < 1:
+        return 1.0
+    lags = np.concatenate([times[k:] - times[:-k] for k in range(1, k_max + 1)])
+    diffs = np.concatenate([mags[k:] - mags[:-k] for k in range(1, k_max + 1)])
+    short = lags <= max(SHORT_LAG_DAYS, float(np.percentile(lags, 20)))
+    var = float(np.var(mags))
+    if var <= _TINY**2:
+        return 1.0
+    return max(float(np.mean(diffs[short] ** 2)) / (2.0 * var), _MIN_LAG_RATIO)
+
+
+def timescale_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
+    yield "log10_short_lag_ratio", np.log10(short_lag_ratio(x.times, x.observed_mags))
 
 
 def folded_features(x: FeatureInputs) -> Iterable[tuple[str, float]]:
@@ -201,6 +241,7 @@ EXTRACTORS: tuple[Extractor, ...] = (
     Extractor("period", ("log10_period", "period_power", "period_explained"), period_features),
     Extractor("stats", ("log10_amplitude", "std_ratio", "mad_ratio", "iqr_ratio", "skew", "kurtosis", "beyond1std",
                         "von_neumann_eta"), stats_features),
+    Extractor("timescale", ("log10_short_lag_ratio",), timescale_features),
     Extractor("folded", ("log10_model_amplitude", "folded_scatter_ratio", "folded_faint_fraction",
                          "folded_bright_fraction", "folded_rise_fraction"), folded_features),
     Extractor("fourier", ("fourier_a1_ratio", "fourier_r21", "fourier_r31", "fourier_phi21_cos", "fourier_phi21_sin",

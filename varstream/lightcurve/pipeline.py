@@ -50,6 +50,9 @@ from varstream.lightcurve.sanitize import CleaningReport, SanitizeConfig, saniti
 from varstream.lightcurve.sequence import phase_sequence
 from varstream.lightcurve.types import LightCurve
 
+#: ``aux`` column of a cleaned curve: its magnitudes before GHKSS noise reduction (mag).
+OBSERVED_MAGS = "observed_mag"
+
 __all__ = ["FEATURE_VERSION", "Featurised", "PipelineConfig", "featurise", "feature_names"]
 
 
@@ -150,7 +153,7 @@ def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(), report: Cle
         smoothed = np.empty_like(cur.mags)
         smoothed[order] = ghkss(cur.mags[order], config.ghkss_dim, config.ghkss_manifold_dim,
                                 config.ghkss_neighbours, config.ghkss_iterations, periodic=True)
-        cur = cur.with_values(mags=smoothed)
+        cur = cur.with_values(mags=smoothed, aux={**cur.aux, OBSERVED_MAGS: cur.mags})
     return cur, per, report
 
 
@@ -175,7 +178,8 @@ def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(), distanc
         distance = resolve_distance(lc.meta)
     model = folded_model(cur, per.period)
     order = np.argsort(model.phases, kind="stable")
-    features = compute_features(FeatureInputs(cur.times, cur.mags, cur.errors, per, model, order, distance))
+    features = compute_features(FeatureInputs(cur.times, cur.mags, cur.errors, per, model, order, distance,
+                                              cur.aux.get(OBSERVED_MAGS, cur.mags)))
     bad = [n for n, v in zip(features.names, features.values) if not np.isfinite(v) and n not in OPTIONAL_NAMES]
     if bad:
         raise LightCurveError(lc.object_id, f"features not finite: {', '.join(bad)}")

@@ -59,15 +59,17 @@ from varstream.lightcurve.taxonomy import family_of
 log = logging.getLogger(__name__)
 
 #: Bumped whenever an emulation of the same curve changes (cached emulated features are keyed by it).
-EMULATION_VERSION = "2"
+EMULATION_VERSION = "3"
 #: Physical ranges a family's emulations are widened to (period in days, peak-to-peak amplitude
 #: in mag, log-uniform; None keeps the star's own), because Catalina samples only part of what
 #: other surveys see (GCVS class definitions; Samus et al. 2017): its long-period variables are
-#: mostly large-amplitude Miras, while semi-regulars of 20-1000 d and 0.05 mag exist; its delta
+#: mostly large-amplitude Miras (over 2.5 mag in V, kept by the unwidened half), while the
+#: semi-regular and irregular ones other surveys see most have periods of 20-1000 d and amplitudes
+#: from a few hundredths of a magnitude to 1-2 mag; its delta
 #: Scuti stars are high-amplitude ones, while most have a few hundredths of a magnitude; its
 #: rotational variables have periods of a fraction of a day, while spotted stars rotate in 0.3-60 d
 #: with 0.02-0.5 mag.
-WIDEN = {"LPV": ((20.0, 1000.0), (0.05, 8.0)), "DSCT": (None, (0.01, 0.8)), "ROT": ((0.3, 60.0), (0.02, 0.5))}
+WIDEN = {"LPV": ((20.0, 1000.0), (0.05, 2.0)), "DSCT": (None, (0.01, 0.8)), "ROT": ((0.3, 60.0), (0.02, 0.5))}
 #: Share of emulations that are widened (the rest keep the star as it was observed).
 WIDEN_SHARE = 0.5
 

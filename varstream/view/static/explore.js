@@ -21,6 +21,7 @@ function options(select, values) {
 }
 
 async function refresh() {
+  const started = performance.now();
   try {
     const [summary, stars] = await Promise.all([
       fetch("/api/summary").then((r) => r.json()),
@@ -43,6 +44,9 @@ async function refresh() {
       return tr;
     }));
     document.body.dataset.loaded = "true";
+    // timings a test or a curious user can read: first full render since navigation, last update
+    if (!document.body.dataset.firstRenderMs) document.body.dataset.firstRenderMs = performance.now().toFixed(0);
+    document.body.dataset.updateMs = (performance.now() - started).toFixed(0);
   } catch (err) {
     $("summary").textContent = "explorer unreachable: " + err;
   }
