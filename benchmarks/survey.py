@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from varstream.inference import default_models_dir  # noqa: E402
 from varstream.lightcurve import LightCurveError, featurise  # noqa: E402
 from varstream.lightcurve.loaders.dataset import default_dataset, open_dataset  # noqa: E402
+from varstream.lightcurve.sanitize import usable_points  # noqa: E402
 from varstream.stream.broker import EmbeddedBroker  # noqa: E402
 from varstream.stream.classify import StreamClassifier  # noqa: E402
 from varstream.stream.codec import encode  # noqa: E402
@@ -54,7 +55,7 @@ def load_stars(dataset: Path, stars: int, new_points: int) -> list:
     """Real curves with enough points: (curve, index where the new alerts start)."""
     out = []
     for lc in open_dataset(dataset).iter_lightcurves():
-        ok = np.isfinite(lc.mags) & (lc.errors > 0) & (lc.errors <= 1)
+        ok = usable_points(lc.times, lc.mags, lc.errors)
         if ok.sum() >= 80 + new_points:
             order = np.argsort(lc.times[ok], kind="stable")
             lc = lc.select(np.flatnonzero(ok)[order])

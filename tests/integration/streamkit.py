@@ -12,7 +12,7 @@ import numpy as np
 from varstream.inference import default_models_dir, load_classifier
 from varstream.lightcurve.loaders.dataset import open_dataset
 from varstream.lightcurve.pipeline import featurise
-from varstream.stream.kafka import KafkaConfig, Topics
+from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics
 from varstream.stream.process import ServeProcess, metric_sum, metric_value  # noqa: F401 (re-exported)
 from varstream.stream.replay import replay
 from varstream.stream.tail import Collector as ClassificationCollector
@@ -36,6 +36,17 @@ class Serve(ServeProcess):
     def __init__(self, bootstrap: str, topics: Topics, log_dir: Path, *extra: str, name: str = "serve") -> None:
         super().__init__(bootstrap, topics, *extra, log_path=log_dir / f"{name}-{time.time_ns()}.log",
                          state_dir=log_dir / "state")
+
+
+def fresh_metrics_page(bootstrap: str, tag: str, log_dir: Path) -> str:
+    """The /metrics page of a serve process that has consumed nothing yet (on fresh topics)."""
+    topics = topics_for(tag)
+    ensure_topics(KafkaConfig(bootstrap), topics, 4)
+    serve = Serve(bootstrap, topics, log_dir)
+    try:
+        return serve.metrics()
+    finally:
+        assert serve.stop() == 0
 
 
 class Collector(ClassificationCollector):

@@ -9,6 +9,7 @@ import pytest
 
 from varstream.cli import build_parser
 from varstream.lightcurve import feature_names
+from varstream.lightcurve.taxonomy import family_of
 
 pytestmark = pytest.mark.integration
 
@@ -36,10 +37,11 @@ def test_features_csv_has_one_row_per_star_with_reasons(tmp_path, catalina_dir):
     assert "wrote 25 rows" in proc.stdout
     rows = list(csv.DictReader(out.open()))
     assert len(rows) == 25
-    assert list(rows[0])[:8] == ["object_id", "label", "band", "n_points", "baseline_days", "period_days",
-                                 "feature_version", "error"]
+    assert list(rows[0])[:9] == ["object_id", "label", "family", "band", "n_points", "baseline_days",
+                                 "period_days", "feature_version", "error"]
     assert set(feature_names()) <= set(rows[0])
     assert all(r["label"] for r in rows)
+    assert all(r["family"] == family_of(r["label"]) for r in rows)
     ok = [r for r in rows if not r["error"]]
     assert len(ok) >= 24 and all(float(r["log10_period"]) == float(r["log10_period"]) for r in ok)
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.streamkit import Serve, topics_for
-from varstream.stream.kafka import KafkaConfig, ensure_topics
+from tests.integration.streamkit import fresh_metrics_page
 
 pytestmark = pytest.mark.integration
 
@@ -44,13 +43,7 @@ def test_promtool_accepts_the_alert_rules_and_the_scrape_configuration():
 
 
 def test_promtool_accepts_a_live_metrics_page(broker, tmp_path):
-    kafka, topics = KafkaConfig(broker.bootstrap), topics_for("promtool")
-    ensure_topics(kafka, topics, 4)
-    serve = Serve(broker.bootstrap, topics, tmp_path)
-    try:
-        page = serve.metrics()
-    finally:
-        assert serve.stop() == 0
+    page = fresh_metrics_page(broker.bootstrap, "promtool", tmp_path)
     out = run(tool("promtool"), "check", "metrics", stdin=page)
     assert out.returncode == 0, out.stdout + out.stderr           # names, units, help texts
     assert "varstream_dead_letters_total" in page

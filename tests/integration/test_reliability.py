@@ -17,6 +17,7 @@ from tests.integration.streamkit import (
     Serve,
     assert_matches_offline,
     dead_letters,
+    fresh_metrics_page,
     metric_value,
     serve_until_classified,
     topics_for,
@@ -70,13 +71,7 @@ def test_poison_pills_and_a_keyless_alert_are_dead_lettered_and_the_partition_mo
 
 
 def test_labelled_counters_exist_at_zero_before_any_event(broker, tmp_path):
-    kafka, topics = KafkaConfig(broker.bootstrap), topics_for("zero")
-    ensure_topics(kafka, topics, 4)
-    serve = Serve(broker.bootstrap, topics, tmp_path)
-    try:
-        page = serve.metrics()
-    finally:
-        assert serve.stop() == 0
+    page = fresh_metrics_page(broker.bootstrap, "zero", tmp_path)
     for reason in ("undecodable", "too_large", "missing_key", "nonpositive_error", "internal_error"):
         assert metric_value(page, "varstream_dead_letters_total", f'reason="{reason}"') == 0
     for trigger in ("fresh", "growth", "idle", "settle"):

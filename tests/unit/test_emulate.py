@@ -75,3 +75,44 @@ def test_an_unmodellable_source_is_reported_not_raised():
     register([Survey("ground", ground_survey)])
     flat = LightCurve("flat", np.arange(40.0), np.full(40, 12.0), np.full(40, 0.01), "V")
     assert build_safely(Emulation(flat, "ground", None, 0)) is None
+
+
+def test_red_noise_has_unit_variance_and_the_ou_correlation():
+    from varstream.offline.emulate import red_noise
+
+    rng = np.random.default_rng(5)
+    t = np.arange(0.0, 20000.0, 2.0)
+    x = red_noise(t[::-1].copy(), 10.0, rng)[::-1]        # any order of times gives the process in time order
+    assert np.var(x) == pytest.approx(1.0, abs=0.1)
+    assert np.corrcoef(x[:-1], x[1:])[0, 1] == pytest.approx(np.exp(-2.0 / 10.0), abs=0.03)
+    assert np.corrcoef(x[:-20], x[20:])[0, 1] == pytest.approx(np.exp(-40.0 / 10.0), abs=0.05)
+
+
+def _even(rng):
+    from varstream.offline.emulate import Observation
+
+    return Observation(np.arange(0.0, 3000.0, 5.0), lambda m: np.full(m.shape, 1e-3), 1.0, 1.0, 0.0, "G", 12.0)
+
+
+def test_widened_long_period_variables_get_an_irregular_part(monkeypatch):
+    import varstream.offline.emulate as em
+    from varstream.lightcurve.clean import folded_model
+
+    t = np.sort(np.random.default_rng(1).uniform(0, 2500, 300))
+    mira = LightCurve("mira", t, 12 + 2.0 * np.sin(2 * np.pi * t / 300.0), np.full(t.size, 0.02), "V", label="LPV",
+                      meta={"catalogue_period_days": 300.0})
+    register([Survey("even", _even)])
+    monkeypatch.setattr(em, "WIDEN_SHARE", 1.0)
+    monkeypatch.setattr(em, "WIDEN", {"LPV": (None, (2.0, 2.0))})      # keep the period: fold at 300 d
+
+    def unexplained() -> float:
+        shares = []
+        for seed in range(6):
+            lc = Emulation(mira, "even", None, seed).build()
+            shares.append(np.var(folded_model(lc, 300.0).residuals) / np.var(lc.mags))
+        return float(np.median(shares))
+
+    irregular = unexplained()
+    monkeypatch.setattr(em, "IRREGULAR", {})
+    regular = unexplained()
+    assert regular < 0.02 and irregular > 0.1

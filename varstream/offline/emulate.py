@@ -12,7 +12,8 @@ again by other surveys:
    ``t`` is the fold at ``t``'s phase plus the residual of the original point nearest to ``t``
    (times wrapped onto the original span). Half of the emulations of long-period variables, delta
    Scuti and rotational variables are widened to the periods and amplitudes their class has in
-   other surveys (:data:`WIDEN`): the star's time scale stretched, its amplitude rescaled.
+   other surveys (:data:`WIDEN`): the star's time scale stretched, its amplitude rescaled; widened
+   long-period variables also get an irregular part (:data:`IRREGULAR`), as semi-regular ones have.
 2. **The survey.** A :class:`Survey` draws the new times, the quoted errors (its own
    error–magnitude relation) and the noise actually added (quoted error times the survey's ratio of
    real scatter to quoted error, measured per curve), an outlier rate, and the star's brightness
@@ -53,13 +54,13 @@ from varstream.lightcurve import LightCurve, LightCurveError, PipelineConfig
 from varstream.lightcurve.bands import merge_bands
 from varstream.lightcurve.clean import downsample, folded_model, phase
 from varstream.lightcurve.period import find_period
-from varstream.lightcurve.sanitize import sanitize
+from varstream.lightcurve.sanitize import sanitize, usable_points
 from varstream.lightcurve.taxonomy import family_of
 
 log = logging.getLogger(__name__)
 
 #: Bumped whenever an emulation of the same curve changes (cached emulated features are keyed by it).
-EMULATION_VERSION = "3"
+EMULATION_VERSION = "4"
 #: Physical ranges a family's emulations are widened to (period in days, peak-to-peak amplitude
 #: in mag, log-uniform; None keeps the star's own), because Catalina samples only part of what
 #: other surveys see (GCVS class definitions; Samus et al. 2017): its long-period variables are
@@ -72,6 +73,13 @@ EMULATION_VERSION = "3"
 WIDEN = {"LPV": ((20.0, 1000.0), (0.05, 2.0)), "DSCT": (None, (0.01, 0.8)), "ROT": ((0.3, 60.0), (0.02, 0.5))}
 #: Share of emulations that are widened (the rest keep the star as it was observed).
 WIDEN_SHARE = 0.5
+#: Families whose widened emulations also get an irregular part, and the share of the variance it
+#: takes (uniform in the range): semi-regular variables are "noticeably periodic, accompanied or
+#: interrupted by irregularities", irregular ones (L) barely periodic at all (GCVS), while Catalina's
+#: Miras repeat cycle after cycle. The irregular part is red noise (an Ornstein–Uhlenbeck process,
+#: the damped random walk used for stochastic stellar and quasar variability, e.g. Kelly et al.
+#: 2009) with a time scale of 0.3–3 periods.
+IRREGULAR = {"LPV": (0.2, 0.8)}
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,7 @@ class TemplateSurvey:
                     min_points: int = 20) -> TemplateSurvey:
         cadences, mags, errs = [], [], []
         for lc in curves:
-            ok = np.isfinite(lc.times) & np.isfinite(lc.mags) & (lc.errors > 0) & (lc.errors < 1)
+            ok = usable_points(lc.times, lc.mags, lc.errors)
             if ok.sum() < min_points:
                 continue
             t = np.unique(lc.times[ok])
@@ -203,6 +211,22 @@ def sparse_survey(rng: np.random.Generator) -> Observation:
     sigma = rng.uniform(0.001, 0.01)
     return Observation(times - times[0], lambda m: np.full(m.shape, sigma), float(rng.uniform(1.0, 2.0)),
                        float(rng.uniform(0.7, 1.0)), float(rng.uniform(0.0, 0.01)), "G", float(rng.uniform(8.0, 17.0)))
+
+
+def red_noise(times: np.ndarray, timescale: float, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance Ornstein–Uhlenbeck process at ``times`` (days, any order) with correlation
+    ``exp(-|Δt| / timescale)`` (exact discretisation: ``x' = x e^{-Δt/τ} + sqrt(1 - e^{-2Δt/τ}) N(0, 1)``)."""
+    order = np.argsort(times, kind="stable")
+    decay = np.exp(-np.diff(times[order]) / timescale)
+    kicks = rng.normal(size=times.size) * np.sqrt(np.concatenate([[1.0], 1.0 - decay**2]))
+    x = np.empty(times.size)
+    if times.size:
+        x[0] = kicks[0]
+    for i in range(1, times.size):
+        x[i] = x[i - 1] * decay[i - 1] + kicks[i]
+    out = np.empty(times.size)
+    out[order] = x
+    return out
 
 
 @dataclass
@@ -268,6 +292,11 @@ class Emulation:
             widen = rng.uniform() < WIDEN_SHARE
             period = float(np.exp(rng.uniform(*np.log(periods)))) if widen and periods else None
             shape = model.at(obs.times, rng, period)
+            share = IRREGULAR.get(family_of(lc.label)) if widen else None
+            if share and shape.size > 1:
+                s = rng.uniform(*share)
+                tau = (period or model.period) * float(np.exp(rng.uniform(np.log(0.3), np.log(3.0))))
+                shape = np.sqrt(1.0 - s) * shape + np.sqrt(s) * float(np.std(shape)) * red_noise(obs.times, tau, rng)
             factor = obs.band_factor
             if widen and amplitudes:
                 amp = max(float(np.ptp(model.values)), 1e-3)

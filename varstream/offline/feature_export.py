@@ -17,11 +17,12 @@ import numpy as np
 
 from varstream.lightcurve import feature_names
 from varstream.lightcurve.loaders.dataset import Dataset
+from varstream.lightcurve.taxonomy import family_of
 from varstream.offline.feature_cache import FeatureTable, dataset_table
 
 log = logging.getLogger(__name__)
 
-ID_COLUMNS = ("object_id", "label", "band", "n_points", "baseline_days", "period_days", "feature_version", "error")
+ID_COLUMNS = ("object_id", "label", "family", "band", "n_points", "baseline_days", "period_days", "feature_version", "error")
 
 
 @dataclass
@@ -38,7 +39,7 @@ def feature_rows(table: FeatureTable) -> Iterator[dict[str, Any]]:
     for i in range(len(table)):
         ok = table.errors[i] == ""
         row: dict[str, Any] = {"object_id": str(table.object_ids[i]), "label": str(table.labels[i]),
-                               "band": str(table.bands[i]), "n_points": int(table.n_points[i]),
+                               "family": family_of(str(table.labels[i])) or "", "band": str(table.bands[i]), "n_points": int(table.n_points[i]),
                                "baseline_days": round(float(table.baselines[i]), 4) if ok else float("nan"),
                                "period_days": float(table.periods[i]), "feature_version": table.version,
                                "error": str(table.errors[i])}

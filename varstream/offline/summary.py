@@ -9,6 +9,7 @@ import numpy as np
 from tqdm import tqdm
 
 from varstream.lightcurve.loaders.dataset import Dataset
+from varstream.lightcurve.taxonomy import family_of
 
 
 @dataclass
@@ -33,6 +34,11 @@ class DatasetSummary:
         lines.append("  classes (light curves per catalogue class):")
         for label, count in sorted(self.classes.items(), key=lambda kv: (-kv[1], str(kv[0]))):
             lines.append(f"    {str(label):10s} {count:7d}")
+        families: Counter = Counter()
+        for label, count in self.classes.items():
+            families[family_of(str(label)) or "(none)"] += count
+        lines.append("  families (" + ", ".join(f"{f} {n}" for f, n in sorted(families.items(), key=lambda kv: -kv[1]))
+                     + ")")
         return "\n".join(lines)
 
 

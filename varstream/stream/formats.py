@@ -122,20 +122,26 @@ def ztf_observation(c: dict) -> tuple[dict | None, str | None]:
     return {"mjd": float(c["jd"]) - JD_TO_MJD, "band": band, "mag": -2.5 * math.log10(total), "mag_err": err}, None
 
 
+def _observations(entries: list, convert) -> tuple[list[dict], Counter]:
+    """The observations ``convert`` makes of a packet's entries, and why the others were left out."""
+    skipped: Counter = Counter()
+    sources = []
+    for entry in entries:
+        obs, why = convert(entry)
+        if obs is None:
+            skipped[why] += 1
+        else:
+            sources.append(obs)
+    return sources, skipped
+
+
 def ztf_alert(record: dict) -> Packet:
     """A ZTF alert packet (decoded) as the stream's alert (see the module notes)."""
     cand = record.get("candidate")
     object_id = record.get("objectId")
     if not isinstance(cand, dict) or not isinstance(object_id, str):
         raise DecodeError("schema_mismatch", "not a ZTF alert: no objectId or candidate")
-    skipped: Counter = Counter()
-    sources = []
-    for c in [cand] + list(record.get("prv_candidates") or []):
-        obs, why = ztf_observation(c)
-        if obs is None:
-            skipped[why] += 1
-        else:
-            sources.append(obs)
+    sources, skipped = _observations([cand] + list(record.get("prv_candidates") or []), ztf_observation)
     if not sources:
         raise NoObservations(f"ZTF alert {record.get('candid')} of {object_id}: no detection gives a total "
                              f"magnitude ({dict(skipped)})", skipped)
@@ -169,14 +175,7 @@ def lsst_alert(record: dict) -> Packet:
     if object_id is None:
         raise DecodeError("schema_mismatch", f"Rubin alert {source.get('diaSourceId')}: no diaObjectId "
                                              "(a solar-system source)")
-    skipped: Counter = Counter()
-    sources = []
-    for s in [source] + list(record.get("prvDiaSources") or []):
-        obs, why = lsst_observation(s)
-        if obs is None:
-            skipped[why] += 1
-        else:
-            sources.append(obs)
+    sources, skipped = _observations([source] + list(record.get("prvDiaSources") or []), lsst_observation)
     if not sources:
         raise NoObservations(f"Rubin alert {source.get('diaSourceId')} of {object_id}: no source with a positive "
                              f"flux ({dict(skipped)})", skipped)
