@@ -38,15 +38,17 @@ class Serve(ServeProcess):
                          state_dir=log_dir / "state")
 
 
-def fresh_metrics_page(bootstrap: str, tag: str, log_dir: Path) -> str:
-    """The /metrics page of a serve process that has consumed nothing yet (on fresh topics)."""
+def fresh_metrics_page(bootstrap: str, tag: str, log_dir: Path) -> tuple[str, str]:
+    """The /metrics page of a serve process that has consumed nothing yet (on fresh topics), and
+    the process's log once it stopped."""
     topics = topics_for(tag)
     ensure_topics(KafkaConfig(bootstrap), topics, 4)
     serve = Serve(bootstrap, topics, log_dir)
     try:
-        return serve.metrics()
+        page = serve.metrics()
     finally:
         assert serve.stop() == 0
+    return page, serve.output()
 
 
 class Collector(ClassificationCollector):
@@ -69,14 +71,16 @@ class Collector(ClassificationCollector):
 
 def offline_predictions(dataset: Path, ids: set[str], limit: int) -> dict[str, np.ndarray]:
     """The shipped ensemble's probabilities for each star's full archived curve, computed offline:
-    the loader's merged curve, the shared pipeline, onnxruntime — no stream code involved."""
+    the loader's merged curve, the shared pipeline, onnxruntime, the ensemble's length calibration —
+    no stream code involved."""
     ensemble = load_classifier(default_models_dir())
     out = {}
     for lc in open_dataset(dataset).iter_lightcurves(limit=limit):
         if lc.object_id not in ids:
             continue
         f = featurise(lc)
-        out[lc.object_id] = ensemble.predict_proba(f.features.values[None, :], f.sequence[None])[0]
+        out[lc.object_id] = ensemble.predict_proba(f.features.values[None, :], f.sequence[None],
+                                                   np.array([f.n_points]))[0]
     return out
 
 

@@ -43,7 +43,7 @@ def test_promtool_accepts_the_alert_rules_and_the_scrape_configuration():
 
 
 def test_promtool_accepts_a_live_metrics_page(broker, tmp_path):
-    page = fresh_metrics_page(broker.bootstrap, "promtool", tmp_path)
+    page, _ = fresh_metrics_page(broker.bootstrap, "promtool", tmp_path)
     out = run(tool("promtool"), "check", "metrics", stdin=page)
     assert out.returncode == 0, out.stdout + out.stderr           # names, units, help texts
     assert "varstream_dead_letters_total" in page

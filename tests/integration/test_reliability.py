@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 
 import pytest
 from confluent_kafka import Producer
@@ -60,9 +61,6 @@ def test_poison_pills_and_a_keyless_alert_are_dead_lettered_and_the_partition_mo
     # the offsets past the pills are committed: a new consumer of the group re-reads nothing
     again = Serve(broker.bootstrap, topics, tmp_path, *FAST_POLICY)
     try:
-        page = again.metrics()
-        import time
-
         time.sleep(8)
         page = again.metrics()
         assert metric_value(page, "varstream_alerts_consumed_total") == 0
@@ -71,17 +69,22 @@ def test_poison_pills_and_a_keyless_alert_are_dead_lettered_and_the_partition_mo
 
 
 def test_labelled_counters_exist_at_zero_before_any_event(broker, tmp_path):
-    page = fresh_metrics_page(broker.bootstrap, "zero", tmp_path)
+    page, log = fresh_metrics_page(broker.bootstrap, "zero", tmp_path)
     for reason in ("undecodable", "too_large", "missing_key", "nonpositive_error", "internal_error"):
         assert metric_value(page, "varstream_dead_letters_total", f'reason="{reason}"') == 0
     for trigger in ("fresh", "growth", "idle", "settle"):
         assert metric_value(page, "varstream_reclassifications_total", f'trigger="{trigger}"') == 0
     assert metric_value(page, "varstream_period_searches_total", 'path="fast"') == 0
     assert page.count("metrics on http") == 0                      # the address is logged, not on the page
-    assert "metrics on http" in serve.output() and serve.output().count("metrics on http") == 1
+    assert log.count("metrics on http") == 1
 
 
-def _restored(serve: Serve) -> tuple[float, str]:
+def _restored(serve: Serve, partitions: int = 4, timeout_s: float = 120) -> tuple[float, str]:
+    """Records restored and the log, once every partition has been assigned and restored."""
+    deadline = time.time() + timeout_s
+    while serve.output().count(" restored (") < partitions:
+        assert time.time() < deadline and serve.alive, serve.output()[-3000:]
+        time.sleep(0.2)
     page = serve.metrics()
     return metric_value(page, "varstream_restored_records_total"), serve.output()
 

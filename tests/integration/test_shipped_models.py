@@ -13,7 +13,7 @@ from varstream.inference import default_models_dir, load_classifier, load_models
 from varstream.lightcurve import FEATURE_VERSION, featurise
 from varstream.lightcurve.loaders import asassn
 from varstream.lightcurve.taxonomy import CATALINA_CLASSES, asassn_to_catalina
-from varstream.modelcard import EnsembleCard, card_path
+from varstream.modelcard import ENSEMBLE_FILE, EnsembleCard
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def test_shipped_models_are_verified_current_and_small():
         assert card.classes == list(CATALINA_CLASSES)
         assert card.parity_max_abs_diff < 1e-5
         assert (MODELS / card.onnx_file).stat().st_size < 25_000_000     # rf 16.7 MB, baseline 20.9 MB
-    ensemble = EnsembleCard.read(card_path(MODELS))
+    ensemble = EnsembleCard.read(MODELS / ENSEMBLE_FILE)
     assert ensemble.members == list(MEMBERS)
     assert ensemble.member_sha256 == {m: models[m].card.sha256 for m in MEMBERS}
     assert sum(ensemble.weights.values()) == pytest.approx(1.0)

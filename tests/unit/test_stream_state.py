@@ -120,6 +120,7 @@ def test_the_store_keeps_stars_checkpoint_and_pending_markers_and_evicts_the_res
     if backend == "memory":
         store.backend = shared = MemoryBackend()
     done, waiting = store.star("done"), store.star("waiting")
+    assert store.n_stars == 2                                              # counted as they are created
     for t in range(5):
         done.add(_obs(float(t)))
         waiting.add(_obs(float(t)))
@@ -136,8 +137,10 @@ def test_the_store_keeps_stars_checkpoint_and_pending_markers_and_evicts_the_res
     assert [s.object_id for s in reopened.pending_stars()] == ["waiting"]
     assert reopened.get("done").classified.predicted_class == "RRab" and reopened.get("nobody") is None
     assert reopened.n_stars == 2
+    reopened.star("done"), reopened.star("new")
+    assert reopened.n_stars == 3                                           # a known star is not counted again
     reopened.wipe()
-    assert reopened.checkpoint() is None and reopened.get("done") is None
+    assert reopened.checkpoint() is None and reopened.get("done") is None and reopened.n_stars == 0
     reopened.close()
 
 

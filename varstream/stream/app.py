@@ -249,6 +249,7 @@ class StreamApp:
             self.metrics.stage.labels("commit").observe(time.perf_counter() - start)
         self._save_stores()
         self.metrics.pending.set(len(self.pending))
+        self.metrics.stars.set(sum(st.n_stars for st in self.stores.values()))
 
     def _save_stores(self) -> None:
         """Write each store's changed stars with the checkpoint of the changelog records delivered."""

@@ -159,6 +159,10 @@ class PartitionStore:
         self.backend = backend or MemoryBackend()
         self.cache: dict[str, StarState] = {}
         self.dirty: set[str] = set()
+        pending = sum(1 for _ in self.backend.keys(_PENDING))
+        estimate = self.backend.estimate_keys() - pending - (self.backend.get(_CHECKPOINT) is not None)
+        self._stars_at_open = max(0, estimate)      # then stars are counted as they are created (n_stars)
+        self._created = 0
 
     # ------------------------------------------------------------ stars
 
@@ -177,6 +181,7 @@ class PartitionStore:
         star = self.get(object_id)
         if star is None:
             star = self.cache[object_id] = StarState(object_id, self.partition)
+            self._created += 1
         self.dirty.add(object_id)
         return star
 
@@ -231,12 +236,14 @@ class PartitionStore:
         self.backend.wipe()
         self.cache.clear()
         self.dirty.clear()
+        self._stars_at_open = self._created = 0
 
     @property
     def n_stars(self) -> int:
-        """About how many stars the store holds (every key but the checkpoint and the pending markers)."""
-        pending = sum(1 for _ in self.backend.keys(_PENDING))
-        return max(0, self.backend.estimate_keys() - pending - (self.backend.get(_CHECKPOINT) is not None))
+        """About how many stars the store holds: the backend's key estimate when it was opened (every
+        key but the checkpoint and the pending markers; exact for a new store) plus the stars created
+        since."""
+        return self._stars_at_open + self._created
 
     def close(self) -> None:
         self.backend.close()
