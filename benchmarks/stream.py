@@ -14,8 +14,9 @@ Phases (each prints its figures):
    timestamp) to the classification's arrival at a reader; also the longest-waiting alert of each
    classification ("oldest");
 3. **cost** — in-process, no Kafka: the work per alert (state update, policy and its share of the
-   reclassifications) on a real curve at 200 and at 2,000 points, for isolated alerts (each one
-   reclassified) and for a burst (the policy coalesces);
+   reclassifications, each with the full period search) on a real curve at 200 and at 2,000
+   points, for isolated alerts (each one reclassified) and for a burst (the policy coalesces); the
+   fast path's cost at a survey's cadence is ``--cadence survey``'s figure;
 4. **lost** — observations not covered by the final classifications, summed over both runs.
 
 Ends with ``alerts_per_s=A p50_s=B p95_s=C p99_s=D lost=L``. Not part of the test run.
@@ -172,7 +173,7 @@ def per_alert_cost(dataset_asassn: Path, lengths=(200, 2000), alerts: int = 60) 
                 start = time.perf_counter()
                 if policy.reason(star, check_at):
                     classifier.classify([star.lightcurve()])
-                    star.mark_classified(Classified(star.digest, len(star.observations), "", 0))
+                    star.mark_classified(Classified(star.digest, star.n_observations, "", 0))
                 work += time.perf_counter() - start
             start = time.perf_counter()        # the final flush once the alerts pause
             if star.pending:

@@ -6,7 +6,8 @@ One loop, per consumer process — consume → execute → produce:
 2. **execute**: each alert goes through :class:`~varstream.stream.ingest.Ingest` (decode, check,
    update the star's state and its changelog, or dead-letter it), then the stars the cost policy
    (:mod:`varstream.stream.policy`) says are due are reclassified by the science step
-   (:class:`~varstream.stream.classify.StreamClassifier`);
+   (:class:`~varstream.stream.reclassify.Reclassifier` around
+   :class:`~varstream.stream.classify.StreamClassifier`);
 3. **produce** their classifications, wait until every record is delivered
    (:class:`~varstream.stream.delivery.Delivery`), record "classified" in the changelog, and only
    then commit the input offsets (at-least-once; re-processing is harmless because the state
@@ -31,18 +32,19 @@ import time
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
-from varstream.stream.classify import Job, Outcome, StreamClassifier
+from varstream.stream.classify import StreamClassifier
 from varstream.stream.codec import DECODE_CODES, encode
 from varstream.stream.delivery import Delivery, DeliveryError
 from varstream.stream.formats import SKIP_REASONS, AlertReader
-from varstream.stream.ingest import Ingest, now_ms
+from varstream.stream.ingest import Ingest
 from varstream.stream.kafka import ensure_topics
 from varstream.lightcurve.sanitize import POINT_RULES
 from varstream.stream.metrics import StreamMetrics, initialise_labels
 from varstream.stream.policy import TRIGGERS
+from varstream.stream.reclassify import Reclassifier
 from varstream.stream.restore import Restorer
 from varstream.stream.settings import ServeSettings
-from varstream.stream.state import Classified, StarState, classified_change, classified_key
+from varstream.stream.state import classified_change, classified_key
 from varstream.stream.validate import REJECTION_CODES
 from varstream.stream.store import Checkpoint, PartitionStore, open_backend
 
@@ -66,19 +68,15 @@ class StreamApp:
                           POINT_RULES + SKIP_REASONS, TRIGGERS)
         self.stores: dict[int, PartitionStore] = {}
         self.epochs: dict[int, str] = {}                 # changelog epoch of each assigned partition
-        self.pending: dict[tuple[int, str], StarState] = {}
         self.stop = threading.Event()
-        self._markers: list[StarState] = []
         self.delivery = delivery or Delivery(settings.kafka)          # no connection until used
+        self.reclassifier = Reclassifier(settings, self.classifier, self.delivery, self.metrics, self.stores)
         # alerts are checked against the very point rules the classifier's pipeline cleans with
         self.ingest = Ingest(self.stores, self.delivery, settings.topics, settings.wire,
-                             self.classifier.config.sanitize, self.metrics, self._on_changed,
+                             self.classifier.config.sanitize, self.metrics, self.reclassifier.add,
                              AlertReader(settings.input_format, settings.wire))
         self.consumer: Consumer | None = None
         self.restorer: Restorer | None = None
-
-    def _on_changed(self, star: StarState) -> None:
-        self.pending[(star.partition, star.object_id)] = star
 
     # ------------------------------------------------------------ lifecycle
 
@@ -132,10 +130,10 @@ class StreamApp:
     def drain(self, timeout_s: float = 30.0) -> None:
         """Classify every pending star now (graceful shutdown), then flush."""
         deadline = time.perf_counter() + timeout_s
-        while any(star.pending for star in self.pending.values()) and time.perf_counter() < deadline:
+        while self.reclassifier.waiting() and time.perf_counter() < deadline:
             self.classify_due(time.time(), force=True, deadline=deadline)
             self.finish_batch({})
-        left = sum(star.pending for star in self.pending.values())
+        left = self.reclassifier.waiting()
         if left:
             log.warning("%d stars still pending at shutdown; the next owner classifies them", left)
 
@@ -143,86 +141,8 @@ class StreamApp:
 
     def classify_due(self, now: float, force: bool = False, backlog: bool = False,
                      deadline: float | None = None) -> int:
-        """Reclassify due stars, oldest change first, within the time budget (or until
-        ``deadline``, a ``time.perf_counter()`` value); returns how many. ``force``: every pending
-        star is due; ``backlog``: the consumer is behind (catch-up, see :mod:`policy`)."""
-        policy = self.settings.policy
-        due = []
-        for key, star in list(self.pending.items()):
-            reason = "shutdown" if force and star.pending else (None if force else policy.reason(star, now, backlog))
-            if reason is None and not star.pending and (star.classified is None or star.classified.exact):
-                del self.pending[key]          # classified exactly (or a duplicate restored the classified state)
-            elif reason is not None:
-                due.append((star, reason))
-        if not due:
-            return 0
-        due.sort(key=lambda sr: (sr[1] == "settle", sr[0].pending_since or 0.0))    # settling last
-        if deadline is None:
-            deadline = time.perf_counter() + self.settings.classify_budget_s
-        return self._classify(due, deadline)
-
-    def _job(self, star: StarState, reason: str) -> Job:
-        policy, c = self.settings.policy, star.classified
-        if policy.full_search(star, reason):
-            return Job(star.lightcurve())
-        return Job(star.lightcurve(), c.candidates, c.full_explained, policy.explained_drop)
-
-    def _classify(self, due: list[tuple[StarState, str]], deadline: float | None) -> int:
-        start = time.perf_counter()
-        outcomes = self.classifier.classify((self._job(star, reason) for star, reason in due), deadline)
-        total = time.perf_counter() - start
-        features = sum(o.features_s for o in outcomes)
-        for o in outcomes:
-            self.metrics.stage.labels("features").observe(o.features_s)
-            if o.featurised is not None:
-                self.metrics.searches.labels("fast" if o.fast else "fallback" if o.fell_back else "full").inc()
-        if outcomes:
-            self.metrics.stage.labels("inference").observe(max(total - features, 0.0))
-        for (star, reason), outcome in zip(due, outcomes):
-            self.metrics.triggers.labels(reason).inc()
-            self._publish(star, reason, outcome)
-            self.pending.pop((star.partition, star.object_id), None)
-            if not star.classified.exact:
-                self.pending[(star.partition, star.object_id)] = star      # to be settled
-            self._markers.append(star)
-            if star.partition in self.stores:
-                self.stores[star.partition].touch(star)
-        return len(outcomes)
-
-    def _publish(self, star: StarState, reason: str, outcome: Outcome) -> None:
-        """Produce the classification (a settling one only if its period differs) and record it."""
-        publish_ms = now_ms()
-        previous, f = star.classified, outcome.featurised
-        if outcome.probabilities is None:
-            self.metrics.skipped.labels("unusable_curve").inc()
-            log.info("star %s not classified yet: %s", star.object_id, outcome.error)
-            star.mark_classified(Classified(star.digest, outcome.n_observations, "", publish_ms))
-            return
-        period = float(f.period.period)
-        if reason == "settle" and previous is not None and period == previous.period_days:
-            predicted, publish_ms = previous.predicted_class, previous.publish_ms   # the fast path was exact
-        else:
-            alert_id, ingest_ms = star.latest_alert
-            first = star.first_pending_ingest_ms or ingest_ms
-            record = self.classifier.record(outcome, alert_id, outcome.n_observations, ingest_ms, first, publish_ms)
-            predicted = record["predicted_class"]
-            topic = self.settings.topics.classifications
-            self.delivery.produce(topic, self.settings.wire.encode("classification", record, topic),
-                                  star.object_id.encode(), on_delivered=self._latency_observer(ingest_ms, first))
-        if outcome.fast:
-            search = (f.period.candidates, previous.full_observations, previous.full_explained)
-        else:
-            search = (f.period.candidates, outcome.n_observations, float(f.period.explained))
-        star.mark_classified(Classified(star.digest, outcome.n_observations, predicted, publish_ms, *search,
-                                        exact=not outcome.fast, period_days=period))
-
-    def _latency_observer(self, ingest_ms: int, first_ingest_ms: int):
-        def observe(_msg) -> None:
-            delivered = now_ms()
-            self.metrics.published.inc()
-            self.metrics.latency.labels("newest").observe(max(delivered - ingest_ms, 0) / 1000)
-            self.metrics.latency.labels("oldest").observe(max(delivered - first_ingest_ms, 0) / 1000)
-        return observe
+        """Reclassify the due stars (:meth:`Reclassifier.classify_due`); returns how many."""
+        return self.reclassifier.classify_due(now, force, backlog, deadline)
 
     # ------------------------------------------------------------ produce: delivery and commit
 
@@ -231,12 +151,12 @@ class StreamApp:
         the changed stars and the checkpoint to the local stores."""
         start = time.perf_counter()
         self.delivery.flush()
-        if self._markers:
+        markers = self.reclassifier.take_markers()
+        if markers:
             changelog = self.settings.topics.changelog
-            for star in self._markers:
+            for star in markers:
                 self.delivery.produce(changelog, encode("state", classified_change(star.object_id, star.classified)),
                                       classified_key(star.object_id), star.partition)
-            self._markers = []
             self.delivery.flush()
         self.metrics.stage.labels("produce").observe(time.perf_counter() - start)
         if offsets:
@@ -248,7 +168,7 @@ class StreamApp:
                 log.warning("offset commit failed (%s); those alerts will be re-read", exc)
             self.metrics.stage.labels("commit").observe(time.perf_counter() - start)
         self._save_stores()
-        self.metrics.pending.set(len(self.pending))
+        self.metrics.pending.set(len(self.reclassifier.pending))
         self.metrics.stars.set(sum(st.n_stars for st in self.stores.values()))
 
     def _save_stores(self) -> None:
@@ -268,7 +188,7 @@ class StreamApp:
             restored = self.restorer.restore(store, time.time())
             self.epochs[tp.partition] = store.checkpoint().epoch
             for star in store.cache.values():            # pending or to be settled (see store.pending_stars)
-                self.pending[(tp.partition, star.object_id)] = star
+                self.reclassifier.add(star)
             self.stores[tp.partition] = store
             self.metrics.restored.inc(restored.records)
             self.metrics.restore_seconds.observe(restored.seconds)
@@ -281,8 +201,7 @@ class StreamApp:
             if store is not None:
                 store.close()
             self.epochs.pop(tp.partition, None)
-            for key in [k for k in self.pending if k[0] == tp.partition]:
-                del self.pending[key]
+            self.reclassifier.forget_partition(tp.partition)
             try:
                 self.metrics.lag.remove(str(tp.partition))
             except KeyError:
