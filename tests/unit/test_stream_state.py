@@ -196,3 +196,20 @@ def test_policy_fresh_alerts_settling_and_the_choice_of_period_search():
     assert policy.full_search(fresh, "growth")                           # no candidates yet
     with pytest.raises(ValueError):
         ReclassifyPolicy(explained_drop=2.0)
+
+
+def test_a_store_waits_for_its_previous_holder_to_let_go(tmp_path):
+    """In a rebalance on one machine the new owner may open a partition's store before the old
+    owner has closed it: opening waits for the lock instead of crashing the consumer."""
+    import threading
+
+    first = RocksBackend(tmp_path / "db")
+    first.write({b"k": b"v"})
+    with pytest.raises(Exception, match="(?i)lock"):
+        RocksBackend(tmp_path / "db", lock_wait_s=0.0)                   # held: no wait, the error
+    closer = threading.Timer(0.5, first.close)
+    closer.start()
+    second = RocksBackend(tmp_path / "db", lock_wait_s=10.0)             # waits for the close
+    assert second.get(b"k") == b"v"
+    second.close()
+    closer.join()

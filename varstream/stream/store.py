@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Protocol
@@ -87,18 +88,45 @@ class MemoryBackend:
         pass
 
 
+#: How long opening a store waits for another process on this machine to let go of it (s): in a
+#: rebalance between two consumers sharing a state directory, the partition's new owner may be
+#: assigned it while the old owner is still closing its copy.
+LOCK_WAIT_S = 30.0
+
+
 class RocksBackend:
     """One RocksDB database (rocksdict, raw bytes); writes are atomic batches."""
 
-    def __init__(self, path: Path) -> None:
-        from rocksdict import Options, Rdict
+    def __init__(self, path: Path, lock_wait_s: float = LOCK_WAIT_S) -> None:
+        from rocksdict import Options
 
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         options = Options(raw_mode=True)
         options.create_if_missing(True)
         self._options = options
-        self.db = Rdict(str(path), options=options)
+        self.db = self._open(lock_wait_s)
+
+    def _open(self, lock_wait_s: float):
+        """Open the database, waiting up to ``lock_wait_s`` seconds while another holder has it locked."""
+        from rocksdict import Rdict
+
+        deadline = time.monotonic() + lock_wait_s
+        waited = False
+        while True:
+            try:
+                db = Rdict(str(self.path), options=self._options)
+            except Exception as exc:  # rocksdict raises a plain Exception("IO error: ... lock ...")
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                if not waited:
+                    log.info("store %s is still held by its previous owner; waiting", self.path)
+                    waited = True
+                time.sleep(0.1)
+                continue
+            if waited:
+                log.info("store %s released by its previous owner", self.path)
+            return db
 
     def get(self, key: bytes) -> bytes | None:
         return self.db.get(key)
