@@ -18,13 +18,36 @@ from varstream.stream.classify import Job, Outcome, StreamClassifier
 from varstream.stream.delivery import Delivery
 from varstream.stream.ingest import now_ms
 from varstream.stream.metrics import StreamMetrics
+from varstream.stream.policy import ReclassifyPolicy
 from varstream.stream.settings import ServeSettings
 from varstream.stream.state import Classified, StarState
 from varstream.stream.store import PartitionStore
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Reclassifier"]
+__all__ = ["Reclassifier", "classified_from", "job_for"]
+
+
+def job_for(star: StarState, reason: str, policy: ReclassifyPolicy) -> Job:
+    """The science step's job for a due star: the full period search, or the fast path from the
+    candidates of its last classification, as the policy says for this trigger."""
+    c = star.classified
+    if policy.full_search(star, reason):
+        return Job(star.lightcurve())
+    return Job(star.lightcurve(), c.candidates, c.full_explained, policy.explained_drop)
+
+
+def classified_from(star: StarState, outcome: Outcome, predicted: str, publish_ms: int) -> Classified:
+    """What a star keeps of a classification (``outcome`` featurised): its period and what the
+    period search learnt — the candidates, and from the last *full* search the size of the curve
+    and the variance share explained (a fast-path outcome keeps the previous full search's)."""
+    f, previous = outcome.featurised, star.classified
+    if outcome.fast:
+        search = (f.period.candidates, previous.full_observations, previous.full_explained)
+    else:
+        search = (f.period.candidates, outcome.n_observations, float(f.period.explained))
+    return Classified(star.digest, outcome.n_observations, predicted, publish_ms, *search,
+                      exact=not outcome.fast, period_days=float(f.period.period))
 
 
 class Reclassifier:
@@ -81,15 +104,10 @@ class Reclassifier:
             deadline = time.perf_counter() + self.settings.classify_budget_s
         return self._classify(due, deadline)
 
-    def _job(self, star: StarState, reason: str) -> Job:
-        policy, c = self.settings.policy, star.classified
-        if policy.full_search(star, reason):
-            return Job(star.lightcurve())
-        return Job(star.lightcurve(), c.candidates, c.full_explained, policy.explained_drop)
-
     def _classify(self, due: list[tuple[StarState, str]], deadline: float | None) -> int:
         start = time.perf_counter()
-        outcomes = self.classifier.classify((self._job(star, reason) for star, reason in due), deadline)
+        policy = self.settings.policy
+        outcomes = self.classifier.classify((job_for(star, reason, policy) for star, reason in due), deadline)
         total = time.perf_counter() - start
         features = sum(o.features_s for o in outcomes)
         for o in outcomes:
@@ -129,12 +147,7 @@ class Reclassifier:
             topic = self.settings.topics.classifications
             self.delivery.produce(topic, self.settings.wire.encode("classification", record, topic),
                                   star.object_id.encode(), on_delivered=self._latency_observer(ingest_ms, first))
-        if outcome.fast:
-            search = (f.period.candidates, previous.full_observations, previous.full_explained)
-        else:
-            search = (f.period.candidates, outcome.n_observations, float(f.period.explained))
-        star.mark_classified(Classified(star.digest, outcome.n_observations, predicted, publish_ms, *search,
-                                        exact=not outcome.fast, period_days=period))
+        star.mark_classified(classified_from(star, outcome, predicted, publish_ms))
 
     def _latency_observer(self, ingest_ms: int, first_ingest_ms: int):
         """The delivery callback of one classification: counted, and its latencies observed (s)."""
