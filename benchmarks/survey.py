@@ -15,7 +15,8 @@ offered rate delivered, p99 < 0.5 s). Then how often the fast path's period equa
 search's on the same observations (a sample of the fast classifications, recomputed offline).
 
 Ends with ``survey_cadence held_alerts_per_s=N p99_s=X cpu_ms_per_alert=Y fast_path_share=Z
-consumers=K`` (p99 and CPU at the held rate). Not part of the test run.
+consumers=K`` (p99 and CPU at the held rate; when no rate is held, held_alerts_per_s=0 and the figures of the
+rate with the lowest p99). Not part of the test run.
 """
 
 from __future__ import annotations

@@ -71,3 +71,57 @@ def test_gaia_archive_cache_and_offline(tmp_path, monkeypatch):
     monkeypatch.setattr(archive, "_query", lambda *_: {"found": False})
     assert archive.distance(12.0, -20.0) is None
     assert json.loads(archive._cache_path(12.0, -20.0).read_text()) == {"found": False}
+
+
+class _FakeGaia:
+    """Stands in for astroquery's GaiaClass: records the ADQL, answers with a fixed table."""
+
+    queries: list[str] = []
+    table = None
+
+    def __init__(self, show_server_messages: bool = True) -> None:
+        assert show_server_messages is False
+
+    def launch_job(self, adql: str):
+        _FakeGaia.queries.append(adql)
+        return type("Job", (), {"get_results": lambda _self: _FakeGaia.table})()
+
+
+def _fake_astroquery(monkeypatch, table) -> list[str]:
+    import sys
+    import types
+
+    _FakeGaia.queries, _FakeGaia.table = [], table
+    monkeypatch.setitem(sys.modules, "astroquery.gaia", types.SimpleNamespace(GaiaClass=_FakeGaia))
+    return _FakeGaia.queries
+
+
+def test_the_archive_query_asks_for_the_nearest_source_in_the_radius(tmp_path, monkeypatch):
+    from astropy.table import MaskedColumn, Table
+
+    table = Table({"source_id": [4242], "parallax": MaskedColumn([1.5], mask=[False]),
+                   "parallax_error": MaskedColumn([0.05], mask=[False]),
+                   "ruwe": MaskedColumn([0.0], mask=[True]), "phot_g_mean_mag": [12.0], "dist": [1e-4]})
+    queries = _fake_astroquery(monkeypatch, table)
+    archive = GaiaArchive(tmp_path, radius_arcsec=3.6)
+    answer = archive.lookup(10.5, -20.25)
+    assert answer == {"found": True, "source_id": 4242, "parallax_mas": 1.5, "parallax_error_mas": 0.05,
+                      "ruwe": None}                                   # a masked value is missing, not 0
+    assert isinstance(answer["source_id"], int) and isinstance(answer["parallax_mas"], float)
+    (adql,) = queries
+    assert adql.startswith("SELECT TOP 1 source_id, parallax, parallax_error, ruwe")
+    assert "FROM gaiadr3.gaia_source" in adql and adql.endswith("ORDER BY dist ASC")
+    assert "DISTANCE(POINT(10.5, -20.25), POINT(ra, dec)) AS dist" in adql
+    assert "CONTAINS(POINT(ra, dec), CIRCLE(10.5, -20.25, 0.001))" in adql     # 3.6 arcsec in degrees
+    assert archive.lookup(10.5, -20.25) == answer and len(queries) == 1       # the second answer is cached
+    assert json.loads(archive._cache_path(10.5, -20.25).read_text()) == answer
+
+
+def test_an_empty_archive_answer_is_no_source(tmp_path, monkeypatch):
+    from astropy.table import Table
+
+    _fake_astroquery(monkeypatch, Table({"source_id": [], "parallax": []}))
+    archive = GaiaArchive(tmp_path)
+    assert archive.lookup(1.0, 2.0) is None and archive.distance(1.0, 2.0) is None
+    assert json.loads(archive._cache_path(1.0, 2.0).read_text()) == {"found": False}
+    assert archive._cache_path(1.0, 2.0).name == "gaia_dr3_1.00000_+2.00000_2.json"   # default radius 2"
