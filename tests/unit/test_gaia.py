@@ -29,6 +29,9 @@ def test_parallax_distance_with_zero_point_and_quality_cut():
     assert d.value_pc == pytest.approx(495.7858, rel=1e-5)
     assert d.error_pc == pytest.approx(24.5803, rel=1e-4)
     assert distance_from_parallax(0.4, 0.1) is None            # parallax / error = 4.17 < 5
+    assert distance_from_parallax(0.483, 0.1) is None          # exactly 5 after the zero point: not > 5
+    assert distance_from_parallax(0.4831, 0.1) is not None     # just above
+    assert distance_from_parallax(2.0, 0.1, ruwe=1.4) is not None    # RUWE 1.4 is the edge, kept
     assert distance_from_parallax(2.0, 0.1, ruwe=2.1) is None  # poor astrometry
     assert distance_from_parallax(-1.0, 0.1) is None
 

@@ -88,3 +88,13 @@ def test_one_point_rule_for_cleaning_band_merging_alert_checks_and_replay():
     lc = LightCurve("s", t, m, e, "mixed", aux={"band": bands})
     clean = merge_bands(lc.select(codes == None))  # noqa: E711 (object array of codes)
     assert merge_bands(lc).meta["era_offset_mag"] == clean.meta["era_offset_mag"] == pytest.approx(0.5)
+
+
+def test_rule_edges_and_the_duplicate_tie_break():
+    # an error of exactly max_error (1 mag) is kept, just above is not; equal errors: the brighter point wins
+    lc = make([1, 2, 3, 4, 4, 5], [10, 11, 12, 13.5, 13.0, 14], [0.1, 1.0, 1.0 + 1e-9, 0.2, 0.2, 0.1])
+    out, report = sanitize(lc, CFG)
+    assert out.times.tolist() == [1, 2, 4, 5] and report.dropped["large_error"] == 1
+    assert out.mags.tolist() == [10, 11, 13.0, 14] and report.dropped["duplicate_time"] == 1
+    swapped, _ = sanitize(make([4, 4, 1, 5], [13.0, 13.5, 10, 14], [0.2, 0.2, 0.1, 0.1]), CFG)
+    assert swapped.mags.tolist() == [10, 13.0, 14]                      # whatever the input order
