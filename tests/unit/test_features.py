@@ -86,3 +86,31 @@ def test_short_lag_ratio_tells_a_slow_star_from_a_fast_one_within_a_night():
     fast = short_lag_ratio(t, np.sin(2 * np.pi * t / 0.11))
     assert slow < 1e-3 and fast > 0.5
     assert short_lag_ratio(t, np.full(t.size, 12.0)) == 1.0
+
+
+def test_distribution_features_against_independent_formulas():
+    """stats_features on a skewed sample, each value against scipy/numpy written out here."""
+    from types import SimpleNamespace
+
+    from astropy.stats import mad_std
+    from scipy import stats as sps
+
+    from varstream.lightcurve.features import stats_features
+
+    rng = np.random.default_rng(7)
+    mags = 14.0 + rng.gamma(2.0, 0.1, 400)                          # skewed, heavy-ish tail
+    got = dict(stats_features(SimpleNamespace(mags=mags)))
+    p5, p25, p75, p95 = np.percentile(mags, [5, 25, 75, 95])
+    amplitude = 0.5 * (p95 - p5)
+    std = np.std(mags)
+    assert got["log10_amplitude"] == pytest.approx(np.log10(amplitude), rel=1e-12)
+    assert got["std_ratio"] == pytest.approx(std / amplitude, rel=1e-12)
+    assert got["mad_ratio"] == pytest.approx(mad_std(mags) / amplitude, rel=1e-12)
+    assert got["iqr_ratio"] == pytest.approx((p75 - p25) / amplitude, rel=1e-12)
+    assert got["skew"] == pytest.approx(sps.skew(mags), rel=1e-9) and got["skew"] > 0.5
+    assert got["kurtosis"] == pytest.approx(sps.kurtosis(mags, fisher=True), rel=1e-9)
+    assert got["beyond1std"] == pytest.approx(np.mean(np.abs(mags - mags.mean()) > std))
+    assert got["von_neumann_eta"] == pytest.approx(np.mean(np.diff(mags) ** 2) / std**2, rel=1e-12)
+    flat = dict(stats_features(SimpleNamespace(mags=np.full(50, 12.0))))
+    assert flat["skew"] == flat["kurtosis"] == flat["beyond1std"] == flat["von_neumann_eta"] == flat["std_ratio"] == 0.0
+    assert flat["log10_amplitude"] == pytest.approx(-6.0)               # the amplitude floor (1e-6 mag)
