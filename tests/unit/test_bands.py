@@ -85,3 +85,11 @@ def test_merging_shifts_only_v_keeps_every_point_and_records_the_offset():
     assert np.allclose(merged.mags[1:], 15.0) and merged.mags[0] == pytest.approx(0.5)   # V + offset, g as is
     assert np.array_equal(merged.errors, errors) and np.array_equal(merged.times, t)
     assert "era_offset_mag" not in lc.meta                                    # the input is not changed
+
+
+def test_a_curve_without_points_keeps_its_identity():
+    empty = LightCurve("e", np.array([]), np.array([]), np.array([]), "mixed", label="RRab", meta={"m": 1},
+                       aux={"band": np.array([], dtype=str), "x": np.array([])})
+    out = merge_bands(empty)
+    assert (out.object_id, out.band, out.label, out.meta, len(out)) == ("e", "mixed", "RRab", {"m": 1}, 0)
+    assert "band" not in out.aux and "x" in out.aux

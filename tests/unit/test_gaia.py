@@ -42,6 +42,8 @@ def test_resolve_distance_preference_and_missing_state():
     cat = resolve_distance(good | {"distance_pc": 480.0})
     assert cat.source == "catalogue" and cat.value_pc == 480.0
     assert cat.error_pc == pytest.approx(480.0 * 0.1 / 2.017)
+    assert resolve_distance(good | {"ruwe": 1.5}) is None                # poor astrometry: no distance
+    assert resolve_distance(good | {"ruwe": 1.4}).source == "gaia_parallax"
     # a catalogue distance of a star whose parallax fails the cut is prior-dominated: missing
     assert resolve_distance({"distance_pc": 3000.0, "parallax_mas": 0.1, "parallax_error_mas": 0.1}) is None
     # a catalogue distance with its own error and no parallax is used as given

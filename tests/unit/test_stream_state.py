@@ -261,3 +261,26 @@ def test_every_changelog_record_restores_exactly_what_was_recorded():
     old = {"digest": "d", "n_observations": 3, "predicted_class": "EW", "publish_time": 7}
     apply_change(restored, {"object_id": "s", "observation": None, "catalogue_json": None, "classified": old})
     assert restored.classified == Classified("d", 3, "EW", 7, (), 0, 0.0, True, 0.0)
+
+
+def test_restored_stars_without_news_stay_quiet_and_unclassified_ones_wait_for_all_points():
+    done = StarState("done", 0)
+    for t in range(4):
+        done.add(_obs(float(t)))
+    done.mark_classified(Classified(done.digest, 4, "EW", 1_700_000_000_003))
+    done.mark_restored(now=50.0)
+    assert not done.pending and done.pending_observations == 0 and done.pending_since is None
+    never = StarState("never", 0)
+    for t in range(3):
+        never.add(_obs(float(t)))                  # ingest times 1_700_000_000_000 + t
+    never.mark_restored(now=60.0)
+    assert never.pending_observations == 3 and never.pending_since == 60.0 and never.last_change == 60.0
+    assert never.first_pending_ingest_ms == 1_700_000_000_000          # the oldest point waits longest
+    late = StarState("late", 0)
+    for t in range(5):
+        late.add(_obs(float(t)))
+    late.mark_classified(Classified("stale-digest", 5, "EW", 1_700_000_000_010))  # classified, then changed
+    late.latest_alert = ("a9", 1_700_000_000_009)
+    late.mark_restored(now=70.0)
+    assert late.pending_observations == 0 and late.pending_since == 70.0         # same count, other points
+    assert late.first_pending_ingest_ms == 1_700_000_000_009          # nothing newer than the classification
