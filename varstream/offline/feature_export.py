@@ -39,7 +39,8 @@ def feature_rows(table: FeatureTable) -> Iterator[dict[str, Any]]:
     for i in range(len(table)):
         ok = table.errors[i] == ""
         row: dict[str, Any] = {"object_id": str(table.object_ids[i]), "label": str(table.labels[i]),
-                               "family": family_of(str(table.labels[i])) or "", "band": str(table.bands[i]), "n_points": int(table.n_points[i]),
+                               "family": family_of(str(table.labels[i])) or "", "band": str(table.bands[i]),
+                               "n_points": int(table.n_points[i]),
                                "baseline_days": round(float(table.baselines[i]), 4) if ok else float("nan"),
                                "period_days": float(table.periods[i]), "feature_version": table.version,
                                "error": str(table.errors[i])}
