@@ -39,7 +39,8 @@ from varstream.stream.broker import EmbeddedBroker  # noqa: E402
 from varstream.stream.codec import decode, encode  # noqa: E402
 from varstream.stream.delivery import Delivery  # noqa: E402
 from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics, partition_for  # noqa: E402
-from varstream.stream.process import ServeProcess, metric_value  # noqa: E402
+from tests.metrics_text import metric_value  # noqa: E402
+from varstream.stream.serve_process import ServeProcess  # noqa: E402
 from varstream.stream.restore import EPOCH_KEY  # noqa: E402
 from varstream.stream.state import (  # noqa: E402
     BANDS,
@@ -64,7 +65,7 @@ def synthetic_star(object_id: str, points: int, rng: np.random.Generator) -> Sta
     errs = np.full(points, 0.03)
     star = StarState(object_id, 0, t, mags, errs, np.full(points, BANDS.index("g"), np.uint8),
                      np.full(points, 1_700_000_000_000, np.int64))
-    # any value will do: the star is classified with this digest, so it is not pending (a real
+    # any value will do: the star is classified with this digest, so it is not unclassified (a real
     # digest, the sum of 200 fingerprints, would only slow the writing of a million stars)
     star.obs_digest = fingerprint(float(t[0]), float(mags[0]), float(errs[0]), object_id)
     star.latest_alert = (f"{object_id}:last", 1_700_000_000_000)
@@ -96,7 +97,7 @@ def rss_mb(pid: int) -> float:
 
 def restart(broker: EmbeddedBroker, topics: Topics, state_dir: str, log_dir: Path, star: str) -> dict:
     """Start serve; report when the first classification arrives ("back to classifying"), when the
-    alert waiting for ``star`` is classified (after the stars the restore found pending), the
+    alert waiting for ``star`` is classified (after the stars the restore found waiting), the
     restore's figures and the process's resident memory."""
     kafka = KafkaConfig(broker.bootstrap)
     reader = ClassificationReader(kafka, topics.classifications, from_beginning=True)
@@ -219,7 +220,7 @@ def main() -> int:
             print(f"{n:>9,} stars x {args.points} points, local store: built in {r['build_s']:.1f} s; restart read "
                   f"{r['restored_records']:.0f} changelog records in {r['restore_s']:.2f} s; back to classifying "
                   f"{r['back_s']:.1f} s after the process started (the new alert {r['alert_s']:.1f} s, after the stars "
-                  f"the tail made pending); resident memory {r['rss_mb']:.0f} MB", flush=True)
+                  f"the tail made unclassified); resident memory {r['rss_mb']:.0f} MB", flush=True)
             figures[n] = r
         for n in args.without:
             r = without_store(broker, n, args.points, args.work)

@@ -41,7 +41,8 @@ from varstream.stream.broker import EmbeddedBroker  # noqa: E402
 from varstream.stream.classify import StreamClassifier  # noqa: E402
 from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics  # noqa: E402
 from varstream.stream.policy import ReclassifyPolicy  # noqa: E402
-from varstream.stream.process import ServeProcess, metric_sum, metric_value  # noqa: E402
+from tests.metrics_text import metric_sum, metric_value  # noqa: E402
+from varstream.stream.serve_process import ServeProcess  # noqa: E402
 from varstream.stream.reclassify import classified_from, job_for  # noqa: E402
 from varstream.stream.replay import alerts_from_curve, replay  # noqa: E402
 from varstream.stream.state import Observation, StarState  # noqa: E402
@@ -167,7 +168,7 @@ def per_alert_cost(dataset_asassn: Path, lengths=(200, 2000), alerts: int = 60) 
                 start = time.perf_counter()
                 s = a["source"]
                 if star.add(Observation(mjd, s["band"], s["mag"], s["mag_err"], a["alert_id"], 0)):
-                    star.mark_pending(now, 0, a["alert_id"])
+                    star.mark_changed(now, 0, a["alert_id"])
                 work += time.perf_counter() - start
                 # the loop looks at due stars after each poll: an isolated alert (a star quiet for
                 # longer than --idle) is due at once ("fresh"), a burst by growth
@@ -179,7 +180,7 @@ def per_alert_cost(dataset_asassn: Path, lengths=(200, 2000), alerts: int = 60) 
                     fast += outcome.fast
                 work += time.perf_counter() - start
             start = time.perf_counter()        # the final, exact classification once the alerts pause
-            if star.pending or not star.classified.exact:
+            if star.unclassified or not star.classified.exact:
                 classifier.classify([job_for(star, "idle", policy)])
             work += time.perf_counter() - start
             out[f"{mode}_{n}_fast"] = fast

@@ -42,7 +42,8 @@ from varstream.stream.classify import StreamClassifier  # noqa: E402
 from varstream.stream.codec import encode  # noqa: E402
 from varstream.stream.delivery import Delivery  # noqa: E402
 from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics, partition_for  # noqa: E402
-from varstream.stream.process import ServeProcess, metric_value  # noqa: E402
+from tests.metrics_text import metric_value  # noqa: E402
+from varstream.stream.serve_process import ServeProcess  # noqa: E402
 from varstream.stream.restore import EPOCH_KEY  # noqa: E402
 from varstream.stream.state import BANDS, Classified, StarState, fingerprint  # noqa: E402
 from varstream.stream.store import Checkpoint, PartitionStore, RocksBackend  # noqa: E402

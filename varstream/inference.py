@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 from varstream.lightcurve import FEATURE_VERSION
+from varstream.lightcurve.pipeline import PipelineConfig
 from varstream.modelcard import ENSEMBLE_FILE, EnsembleCard, ModelCard, card_path, sha256_file
 
 #: The name that selects the ensemble of ``ensemble.json`` instead of one model.
@@ -25,7 +27,22 @@ ENSEMBLE = "ensemble"
 
 
 class ModelIntegrityError(RuntimeError):
-    """An ONNX file does not match its model card (hash, feature version or classes)."""
+    """An ONNX file does not match its model card (hash, feature version, classes or pipeline
+    settings), or a model is asked to serve with settings it was not trained with."""
+
+
+def card_pipeline(values: dict, where: str | Path) -> PipelineConfig:
+    """The pipeline settings a card records.
+
+    Raises:
+        ModelIntegrityError: the card records none, or settings this version cannot rebuild.
+    """
+    if not values:
+        raise ModelIntegrityError(f"{where}: the card records no pipeline settings (retrain, or add them)")
+    try:
+        return PipelineConfig.from_dict(values)
+    except (ValueError, TypeError) as exc:
+        raise ModelIntegrityError(f"{where}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -71,6 +88,7 @@ class OnnxModel:
 
     card: ModelCard
     session: ort.InferenceSession
+    pipeline: PipelineConfig
 
     @staticmethod
     def load(card_file: str | Path, threads: int = 1) -> OnnxModel:
@@ -87,11 +105,15 @@ class OnnxModel:
         if card.feature_version != FEATURE_VERSION:
             raise ModelIntegrityError(f"{onnx_path}: trained on feature version {card.feature_version}, "
                                       f"this code computes version {FEATURE_VERSION}")
+        pipeline = card_pipeline(card.pipeline, card_file)
+        if card.kind == "sequence" and card.sequence_length != pipeline.sequence_length:
+            raise ModelIntegrityError(f"{card_file}: the model reads sequences of {card.sequence_length} steps, "
+                                      f"its pipeline makes {pipeline.sequence_length}")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
-        return OnnxModel(card, session)
+        return OnnxModel(card, session, pipeline)
 
     @property
     def classes(self) -> list[str]:
@@ -134,6 +156,11 @@ class Ensemble:
         classes = {tuple(m.card.classes) for m in self.members}
         if len(classes) != 1:
             raise ModelIntegrityError("ensemble members disagree on the classes")
+        self.pipeline = card_pipeline(self.card.pipeline, ENSEMBLE_FILE)
+        for m in self.members:
+            if m.pipeline != self.pipeline:
+                raise ModelIntegrityError(f"ensemble member {m.card.name} was trained with other pipeline settings "
+                                          "than the ensemble card records")
 
     @property
     def classes(self) -> list[str]:
@@ -173,9 +200,10 @@ Classifier = OnnxModel | Ensemble
 
 
 def default_models_dir() -> Path:
-    """``$VARSTREAM_MODELS``, else the ``models/`` folder of the repository checkout."""
+    """``$VARSTREAM_MODELS``, else the shipped models (package data ``varstream/models``, found
+    through :mod:`importlib.resources`, so an installed wheel finds them as a checkout does)."""
     env = os.environ.get("VARSTREAM_MODELS")
-    return Path(env) if env else Path(__file__).resolve().parents[1] / "models"
+    return Path(env) if env else Path(str(resources.files("varstream") / "models"))
 
 
 def load_models(directory: str | Path, names: tuple[str, ...] | None = None) -> dict[str, OnnxModel]:

@@ -47,6 +47,9 @@ class ModelCard:
         dataset: dataset name and layout.
         metrics: figures on the held-out test split (macro_f1, balanced_accuracy, ece, …).
         parity_max_abs_diff: largest |ONNX − native| probability on the parity rows.
+        pipeline: the :class:`~varstream.lightcurve.pipeline.PipelineConfig` the model was trained
+            with (:meth:`~varstream.lightcurve.pipeline.PipelineConfig.to_dict`); serving rebuilds
+            the pipeline from it.
         training: settings (seed, balancing, augmentation, epochs, …) and timings in seconds.
         versions: library versions used for training and export.
         created: ISO-8601 UTC time of export.
@@ -65,6 +68,7 @@ class ModelCard:
     dataset: str = ""
     metrics: dict[str, Any] = field(default_factory=dict)
     parity_max_abs_diff: float | None = None
+    pipeline: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     created: str = ""
@@ -132,6 +136,7 @@ class EnsembleCard:
             softens); empty means no calibration.
         combine: the rule, in words.
         fitted_on: what the weights and temperatures were chosen on.
+        pipeline: the pipeline settings of every member (as in :attr:`ModelCard.pipeline`).
     """
 
     members: list[str]
@@ -141,6 +146,7 @@ class EnsembleCard:
     temperatures: list[float] = field(default_factory=list)
     combine: str = "weighted mean of probabilities, then a temperature per curve length"
     fitted_on: str = ""
+    pipeline: dict[str, Any] = field(default_factory=dict)
 
     def weights_for(self, names: list[str]) -> list[float]:
         """Normalised weights of ``names`` (equal when the card has none)."""
@@ -157,5 +163,4 @@ class EnsembleCard:
 
     @staticmethod
     def read(path: str | Path) -> EnsembleCard:
-        data = json.loads(Path(path).read_text())
-        return EnsembleCard(**{k: v for k, v in data.items() if k in EnsembleCard.__dataclass_fields__})
+        return EnsembleCard(**json.loads(Path(path).read_text()))

@@ -13,7 +13,8 @@ from varstream.inference import default_models_dir, load_classifier
 from varstream.lightcurve.loaders.dataset import open_dataset
 from varstream.lightcurve.pipeline import featurise
 from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics
-from varstream.stream.process import ServeProcess, metric_sum, metric_value  # noqa: F401 (re-exported)
+from tests.metrics_text import metric_sum, metric_value  # noqa: F401 (re-exported)
+from varstream.stream.serve_process import ServeProcess
 from varstream.stream.replay import replay
 from varstream.stream.tail import Collector as ClassificationCollector
 

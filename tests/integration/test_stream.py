@@ -99,7 +99,7 @@ def test_replayed_stars_get_the_offline_classification(broker, curves, offline, 
         assert metric_value(metrics, "varstream_end_to_end_latency_seconds_count", f'alert="{alert}"') == published
     for stage in ("decode", "state", "features", "inference", "produce", "commit"):
         assert metric_value(metrics, "varstream_stage_seconds_count", f'stage="{stage}"') > 0
-    assert metric_value(metrics, "varstream_stars") == STARS and metric_value(metrics, "varstream_pending_stars") == 0
+    assert metric_value(metrics, "varstream_stars") == STARS and metric_value(metrics, "varstream_unclassified_stars") == 0
     assert metric_value(metrics, "varstream_assigned_partitions") == 4
     assert 'varstream_end_to_end_latency_seconds_bucket{alert="newest",le="0.005"}' in metrics  # ms buckets
 

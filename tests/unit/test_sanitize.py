@@ -65,7 +65,7 @@ def test_one_point_rule_for_cleaning_band_merging_alert_checks_and_replay():
     from varstream.lightcurve.bands import merge_bands
     from varstream.lightcurve.sanitize import POINT_RULES, count_problems, point_problems
     from varstream.stream.replay import alerts_from_curve
-    from varstream.stream.validate import check_source
+    from varstream.stream.validate import Rejection, validate_alert
 
     cfg = SanitizeConfig(min_points=3)
     bad = [(np.nan, 10.0, 0.1, "nonfinite"), (1.0, 10.0, 0.0, "nonpositive_error"), (2.0, 10.0, -1.0, "nonpositive_error"),
@@ -78,9 +78,14 @@ def test_one_point_rule_for_cleaning_band_merging_alert_checks_and_replay():
     assert count_problems(point_problems(t, m, e, cfg)) == expected
     _, report = sanitize(make(t, m, e), cfg)
     assert report.dropped == expected
-    for ti, mi, ei, code in bad + good:
-        problem = check_source({"mjd": ti, "mag": mi, "mag_err": ei, "band": "V"}, cfg)
-        assert (problem.code if problem else None) == code
+    points = [{"mjd": ti, "mag": mi, "mag_err": ei, "band": "V"} for ti, mi, ei, _ in bad + good]
+    for point, (*_, code) in zip(points, bad + good):
+        checked = validate_alert({"alert_id": "a", "object_id": "s", "source": point}, b"s", cfg)
+        assert (checked.code if isinstance(checked, Rejection) else None) == code
+    # the same rules drop an alert's bad earlier points, one pass over all of them
+    checked = validate_alert({"alert_id": "a", "object_id": "s", "source": points[-1], "prev_sources": points[:-1]},
+                             b"s", cfg)
+    assert checked.dropped == expected and len(checked.sources) == len(good)
     skipped = Counter()
     assert len(alerts_from_curve(make(t, m, e), cfg, skipped)) == len(good) and skipped == expected
     # the g - V offset is measured on usable points only: a bad point must not move it
@@ -98,3 +103,27 @@ def test_rule_edges_and_the_duplicate_tie_break():
     assert out.mags.tolist() == [10, 11, 13.0, 14] and report.dropped["duplicate_time"] == 1
     swapped, _ = sanitize(make([4, 4, 1, 5], [13.0, 13.5, 10, 14], [0.2, 0.2, 0.1, 0.1]), CFG)
     assert swapped.mags.tolist() == [10, 13.0, 14]                      # whatever the input order
+
+
+def test_the_stream_state_keeps_the_point_sanitize_keeps_at_a_duplicated_time():
+    """One duplicate rule (duplicate_key): of points at the same time, sanitize and the stream's
+    per-star state keep the same one, whatever the arrival order (ties of error and magnitude too)."""
+    import random
+
+    from varstream.stream.state import Observation, StarState
+
+    rng = random.Random(4)
+    for _ in range(50):
+        pts = [(rng.choice([0.1, 0.2]), rng.choice([12.0, 12.5]), rng.choice(["V", "g", "r"])) for _ in range(4)]
+        rng.shuffle(pts)
+        star = StarState("s", 0)
+        for err, mag, band in pts:
+            star.add(Observation(1.0, band, mag, err, "a", 0))
+        others = [(float(t), 15.0, 0.1, "g") for t in range(2, 12)]
+        rows = [(1.0, mag, err, band) for err, mag, band in pts] + others
+        t, m, e, b = (np.array(c) for c in zip(*rows))
+        out, _ = sanitize(LightCurve("s", t.astype(float), m.astype(float), e.astype(float), "mixed",
+                                     aux={"band": b}), CFG)
+        kept = min((err, mag, band) for err, mag, band in pts)
+        assert (out.errors[0], out.mags[0], out.aux["band"][0]) == kept
+        assert (star.err[0], star.mag[0]) == kept[:2] and star.lightcurve().aux["band"][0] == kept[2]

@@ -8,7 +8,7 @@ import pytest
 
 from varstream.stream.codec import decode, encode
 
-SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+SCHEMAS = Path(__file__).resolve().parents[2] / "varstream" / "schemas"
 
 EXAMPLES = {
     "alert.avsc": {"alert_id": "a1", "object_id": "J000022.54+590559.3",

@@ -90,11 +90,11 @@ def test_changelog_records_rebuild_the_state_and_find_unclassified_stars():
         store.apply(decode("state", raw))
     restored = store.get("s")
     assert restored.n_observations == 32 and restored.catalogue == {"distance_pc": 500.0}
-    assert restored.classified.n_observations == 30 and restored.pending
+    assert restored.classified.n_observations == 30 and restored.unclassified
     assert restored.classified.candidates == (1.5, 0.7) and restored.classified.exact is False
     restored.mark_restored(now=100.0)
-    assert restored.pending_since == 100.0 and restored.pending_observations == 2
-    assert restored.first_pending_ingest_ms == min(o.ingest_ms for o in late)   # the longest-waiting one
+    assert restored.unclassified_since == 100.0 and restored.unclassified_observations == 2
+    assert restored.first_unclassified_ingest_ms == min(o.ingest_time for o in late)   # the longest-waiting one
     assert restored.digest == live.digest
 
 
@@ -112,7 +112,7 @@ def test_encoding_round_trips_every_field():
 
 
 @pytest.mark.parametrize("backend", ["memory", "rocksdb"])
-def test_the_store_keeps_stars_checkpoint_and_pending_markers_and_evicts_the_rest(backend, tmp_path):
+def test_the_store_keeps_stars_checkpoint_and_waiting_markers_and_evicts_the_rest(backend, tmp_path):
     def open_store():
         return PartitionStore(0, MemoryBackend() if backend == "memory" else RocksBackend(tmp_path / "db"))
 
@@ -126,7 +126,7 @@ def test_the_store_keeps_stars_checkpoint_and_pending_markers_and_evicts_the_res
         waiting.add(_obs(float(t)))
     done.mark_classified(Classified(done.digest, 5, "RRab", 1))
     assert store.commit(Checkpoint("epoch-1", 41)) == 2
-    assert set(store.cache) == {"waiting"} and not store.dirty            # only the pending star stays in memory
+    assert set(store.cache) == {"waiting"} and not store.dirty            # only the waiting star stays in memory
     assert store.checkpoint() == Checkpoint("epoch-1", 41)
     if backend == "memory":
         reopened = PartitionStore(0, shared)
@@ -134,7 +134,7 @@ def test_the_store_keeps_stars_checkpoint_and_pending_markers_and_evicts_the_res
         store.close()
         reopened = open_store()
     assert reopened.checkpoint() == Checkpoint("epoch-1", 41)
-    assert [s.object_id for s in reopened.pending_stars()] == ["waiting"]
+    assert [s.object_id for s in reopened.waiting_stars()] == ["waiting"]
     assert reopened.get("done").classified.predicted_class == "RRab" and reopened.get("nobody") is None
     assert reopened.n_stars == 2
     reopened.star("done"), reopened.star("new")
@@ -155,14 +155,14 @@ def test_policy_growth_staleness_and_pause():
     assert policy.reason(star, 0.0) is None                    # nothing new
     for t in range(200, 205):
         star.add(_obs(float(t)))
-        star.mark_pending(now=100.0 + 0.1 * (t - 200), ingest_ms=t, alert_id=str(t))
+        star.mark_changed(now=100.0 + 0.1 * (t - 200), ingest_ms=t, alert_id=str(t))
     assert policy.reason(star, 100.5) is None                  # 5 of 10 new points, fresh, still arriving
     assert policy.reason(star, 101.5) == "idle"                # alerts paused for a second
     star.last_change = 109.9
     assert policy.reason(star, 110.0) == "stale"               # still arriving, but the oldest is 10 s old
     for t in range(205, 210):
         star.add(_obs(float(t)))
-        star.mark_pending(now=100.5, ingest_ms=t, alert_id=str(t))
+        star.mark_changed(now=100.5, ingest_ms=t, alert_id=str(t))
     assert policy.reason(star, 100.5) == "growth"
     assert policy.reason(star, 100.5, backlog=True) is None     # catching up: growth does not count
     assert policy.reason(star, 101.6, backlog=True) == "idle"   # ... a pause still does
@@ -179,7 +179,7 @@ def test_policy_fresh_alerts_settling_and_the_choice_of_period_search():
         star.add(_obs(float(t)))
     star.mark_classified(Classified(star.digest, 100, "RRab", 1_000_000, (2.0, 1.0), 100, 0.9, True, 0.5))
     star.add(_obs(200.0))
-    star.mark_pending(now=1_005.0, ingest_ms=1, alert_id="x")         # quiet for 5 s before: a survey's cadence
+    star.mark_changed(now=1_005.0, ingest_ms=1, alert_id="x")         # quiet for 5 s before: a survey's cadence
     assert policy.reason(star, 1_005.0) == "fresh"
     assert policy.reason(star, 1_005.0, backlog=True) is None           # not while catching up
     assert not policy.full_search(star, "fresh")                         # 101 < 1.1 x 100: the fast path
@@ -257,10 +257,34 @@ def test_every_changelog_record_restores_exactly_what_was_recorded():
     assert restored.lightcurve().aux["band"].tolist() == ["g", "g", "V"]
     assert np.array_equal(restored.ingest_ms, live.ingest_ms)
     assert restored.classified == c and restored.classified.candidates == (2.5, 1.25)
-    # a record of an older version (no fast-path fields): an exact classification without candidates
-    old = {"digest": "d", "n_observations": 3, "predicted_class": "EW", "publish_time": 7}
-    apply_change(restored, {"object_id": "s", "observation": None, "catalogue_json": None, "classified": old})
-    assert restored.classified == Classified("d", 3, "EW", 7, (), 0, 0.0, True, 0.0)
+
+
+def test_one_definition_of_the_star_record_matches_the_schema():
+    """The changelog's Observation and Classified records are the dataclasses, field for field and
+    default for default, and the local store keeps the same Classified record."""
+    import json
+    from dataclasses import MISSING, fields
+
+    from varstream.stream.codec import schema_json
+    from varstream.stream.state import Observation, decode_star, encode_star
+
+    schema = json.loads(schema_json("state"))
+    parts = {f["name"]: next(t for t in f["type"] if isinstance(t, dict)) for f in schema["fields"]
+             if isinstance(f["type"], list) and any(isinstance(t, dict) for t in f["type"])}
+    for cls, name in ((Observation, "observation"), (Classified, "classified")):
+        avro = parts[name]["fields"]
+        assert [f["name"] for f in avro] == [f.name for f in fields(cls)]
+        for a, f in zip(avro, fields(cls)):
+            if f.default is not MISSING:
+                assert tuple(a["default"]) == f.default if isinstance(f.default, tuple) else a["default"] == f.default
+            else:
+                assert "default" not in a
+    star = StarState("s", 0)
+    star.add(_obs(1.0))
+    star.mark_classified(Classified(star.digest, 1, "EW", 5, (1.5,), 1, 0.5, False, 0.66))
+    assert decode_star(encode_star(star)).classified == star.classified
+    change = classified_change("s", star.classified)
+    assert decode("state", encode("state", change))["classified"] == star.classified.to_record()
 
 
 def test_restored_stars_without_news_stay_quiet_and_unclassified_ones_wait_for_all_points():
@@ -269,18 +293,18 @@ def test_restored_stars_without_news_stay_quiet_and_unclassified_ones_wait_for_a
         done.add(_obs(float(t)))
     done.mark_classified(Classified(done.digest, 4, "EW", 1_700_000_000_003))
     done.mark_restored(now=50.0)
-    assert not done.pending and done.pending_observations == 0 and done.pending_since is None
+    assert not done.unclassified and done.unclassified_observations == 0 and done.unclassified_since is None
     never = StarState("never", 0)
     for t in range(3):
         never.add(_obs(float(t)))                  # ingest times 1_700_000_000_000 + t
     never.mark_restored(now=60.0)
-    assert never.pending_observations == 3 and never.pending_since == 60.0 and never.last_change == 60.0
-    assert never.first_pending_ingest_ms == 1_700_000_000_000          # the oldest point waits longest
+    assert never.unclassified_observations == 3 and never.unclassified_since == 60.0 and never.last_change == 60.0
+    assert never.first_unclassified_ingest_ms == 1_700_000_000_000          # the oldest point waits longest
     late = StarState("late", 0)
     for t in range(5):
         late.add(_obs(float(t)))
     late.mark_classified(Classified("stale-digest", 5, "EW", 1_700_000_000_010))  # classified, then changed
     late.latest_alert = ("a9", 1_700_000_000_009)
     late.mark_restored(now=70.0)
-    assert late.pending_observations == 0 and late.pending_since == 70.0         # same count, other points
-    assert late.first_pending_ingest_ms == 1_700_000_000_009          # nothing newer than the classification
+    assert late.unclassified_observations == 0 and late.unclassified_since == 70.0         # same count, other points
+    assert late.first_unclassified_ingest_ms == 1_700_000_000_009          # nothing newer than the classification

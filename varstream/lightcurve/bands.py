@@ -24,6 +24,11 @@ MERGEABLE_BANDS = ("V", "g")
 REFERENCE_BAND = "g"
 #: ``LightCurve.band`` of a curve whose points carry their own band in ``aux["band"]``.
 MIXED_BAND = "mixed"
+#: Photometric bands a per-point band label may take: those the models were trained on (Catalina's
+#: V-calibrated V, ASAS-SN's V and g) and the other common survey bands (Gaia G, ZTF g/r/i, Rubin
+#: ugrizy, ATLAS c/o, Johnson-Cousins BVRI, unfiltered CV). The order is fixed: the stream's local
+#: store writes a band as its index here.
+SURVEY_BANDS = ("B", "CV", "G", "I", "R", "V", "c", "g", "i", "o", "r", "u", "y", "z")
 #: Half-width (days) of the window in which g and V points are paired to measure the offset.
 PAIR_WINDOW_DAYS = 10.0
 #: Fewest g points with V neighbours for the paired estimate; otherwise the era medians are used.

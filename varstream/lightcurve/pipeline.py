@@ -28,7 +28,8 @@ feature except the optional absolute magnitude when the distance is missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ from varstream.lightcurve.types import LightCurve
 #: ``aux`` column of a cleaned curve: its magnitudes before GHKSS noise reduction (mag).
 OBSERVED_MAGS = "observed_mag"
 
-__all__ = ["FEATURE_VERSION", "Featurised", "PipelineConfig", "featurise", "feature_names"]
+__all__ = ["FEATURE_VERSION", "Featurised", "PipelineConfig", "config_differences", "featurise", "feature_names"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,45 @@ class PipelineConfig:
     ghkss_neighbours: int = 12
     ghkss_iterations: int = 1
     sequence_length: int = 100
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every setting, nested steps as dicts (what a model card records)."""
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(values: dict[str, Any]) -> PipelineConfig:
+        """The inverse of :meth:`to_dict`.
+
+        Raises:
+            ValueError: a setting this version does not know, or one it needs is missing (a card
+                written by another version of the pipeline: retrain, or use that version).
+        """
+        return _from_dict(PipelineConfig, values)
+
+
+def _from_dict(cls: type, values: dict[str, Any]):
+    known = {f.name: f for f in fields(cls)}
+    unknown, missing = sorted(set(values) - set(known)), sorted(set(known) - set(values))
+    if unknown or missing:
+        raise ValueError(f"{cls.__name__} settings do not match this version: unknown {unknown}, missing {missing}")
+    out = {}
+    for name, f in known.items():
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        value = values[name]
+        out[name] = _from_dict(type(default), value) if is_dataclass(default) else type(default)(value)
+    return cls(**out)
+
+
+def config_differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """``name: a → b`` for every setting where two configurations (dataclasses) differ."""
+    out = []
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if is_dataclass(x):
+            out += config_differences(x, y, f"{prefix}{f.name}.")
+        elif x != y:
+            out.append(f"{prefix}{f.name}: {x!r} → {y!r}")
+    return out
 
 
 @dataclass

@@ -119,13 +119,21 @@ def describe_problem(rule: str, time: float, mag: float, error: float,
     raise ValueError(f"unknown point rule {rule!r}")
 
 
+def duplicate_key(mag_err: float, mag: float, band: str = "") -> tuple[float, float, str]:
+    """The rule between points at the same time: the smallest key is kept — the smallest error
+    (mag), then the smallest magnitude, then the first band name (per-point bands, as the stream
+    keeps them). A total order, so the point kept does not depend on the order points arrive in;
+    :func:`sanitize` and the stream's per-star state both apply it."""
+    return (float(mag_err), float(mag), str(band))
+
+
 def sanitize(lc: LightCurve, config: SanitizeConfig = SanitizeConfig(),
              report: CleaningReport | None = None) -> tuple[LightCurve, CleaningReport]:
     """Drop bad points, sort by time and remove duplicate timestamps.
 
     Points that break a rule of :func:`point_problems` are dropped and counted under the rule's
     name; then ``duplicate_time``: of several points at the same time the one with the smallest
-    error is kept (ties: the smallest magnitude), which makes re-sending a point idempotent.
+    :func:`duplicate_key` is kept, which makes re-sending a point idempotent.
     Unsorted input is sorted (stable), which is not counted as a loss.
 
     Raises:
@@ -141,8 +149,10 @@ def sanitize(lc: LightCurve, config: SanitizeConfig = SanitizeConfig(),
         report.drop(rule, count)
 
     idx = np.flatnonzero(codes == 0)
-    # Sort by (time, error, magnitude): the first point of each time is the one to keep.
-    order = idx[np.lexsort((m[idx], e[idx], t[idx]))]
+    bands = lc.aux.get("band")
+    tie = np.asarray(bands, dtype=str)[idx] if bands is not None else np.zeros(idx.size, dtype="U1")
+    # Sort by time, then duplicate_key: the first point of each time is the one to keep.
+    order = idx[np.lexsort((tie, m[idx], e[idx], t[idx]))]
     if order.size > 1 and np.any(np.diff(t[idx]) < 0):
         report.notes.append("input was not sorted by time")
     ts = t[order]

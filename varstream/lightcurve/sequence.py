@@ -30,7 +30,7 @@ SEQUENCE_CHANNELS = ("phase", "norm_mag", "norm_err", "log10_period", "log10_ran
 
 
 def phase_sequence(times: np.ndarray, mags: np.ndarray, errors: np.ndarray, period: float,
-                   length: int = 200) -> tuple[np.ndarray, int]:
+                   length: int) -> tuple[np.ndarray, int]:
     """The ``(length, 5)`` float32 sequence and the number of real (unpadded) steps.
 
     Args:
@@ -38,7 +38,7 @@ def phase_sequence(times: np.ndarray, mags: np.ndarray, errors: np.ndarray, peri
         mags: magnitudes.
         errors: magnitude errors (mag).
         period: folding period in days.
-        length: maximum number of steps.
+        length: maximum number of steps (the pipeline's ``sequence_length``).
     """
     ph = phase(times, period)
     order = np.argsort(ph, kind="stable")

@@ -128,15 +128,15 @@ def feature_columns(table: FeatureTable, config: TrainConfig) -> list[int]:
 
 def emulated_table(dataset: Dataset, data_hash: str, part: str, curves: list[LightCurve], surveys: list,
                    per_curve: int, prefixes: int, seed: int, survey_data: str | None, jobs: int,
-                   cache_dir: Path | None) -> FeatureTable:
+                   cache_dir: Path | None, pipeline: PipelineConfig) -> FeatureTable:
     """The featurised emulations (:func:`~varstream.offline.emulate.plan`) of ``curves``, cached;
     rows that could not be emulated or featurised are left out."""
     plan = emulate.plan(curves, surveys, per_curve, prefixes, seed)
     key = (f"{data_hash}|{part}|{seed}|{per_curve}|{prefixes}|{[s.name for s in surveys]}|{emulate.EMULATION_VERSION}|"
-           f"{sorted(c.object_id for c in curves)}|{survey_data}")
+           f"{sorted(c.object_id for c in curves)}|{survey_data}|{pipeline}")
 
     def build() -> FeatureTable:
-        table = featurise_curves(plan, PipelineConfig(), jobs, total=len(plan), desc=f"emulated {part}")
+        table = featurise_curves(plan, pipeline, jobs, total=len(plan), desc=f"emulated {part}")
         return table.subset(np.flatnonzero(table.ok))
 
     return cached_table(cache_dir, f"{dataset.name}-emulated-{part}", key, build)
@@ -145,7 +145,7 @@ def emulated_table(dataset: Dataset, data_hash: str, part: str, curves: list[Lig
 def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None) -> Prepared:
     """Features, split, balancing, augmentation and emulation of a dataset (see the module notes)."""
     jobs = config.jobs or os.cpu_count() or 1
-    table, data_hash = dataset_table(dataset, cache_dir, jobs, PipelineConfig(), limit=config.limit)
+    table, data_hash = dataset_table(dataset, cache_dir, jobs, config.pipeline, limit=config.limit)
     labels = table.labels
     usable = table.ok & (labels != "")
     classes = _class_order(Counter(labels[usable].tolist()), config)
@@ -173,13 +173,13 @@ def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None
     if augmenting:
         synthetic = _synthetic_curves(curves, table.object_ids[train_rows], labels[train_rows], needed, config)
         if synthetic:
-            aug = featurise_curves(synthetic, PipelineConfig(), jobs, total=len(synthetic), desc="synthetic features")
+            aug = featurise_curves(synthetic, config.pipeline, jobs, total=len(synthetic), desc="synthetic features")
             kept = np.flatnonzero(aug.ok)
             synthetic = [synthetic[i] for i in kept]
             aug = aug.subset(kept)
             made = dict(Counter(aug.labels.tolist()))
             parts.append(aug)
-    empty = FeatureTable.empty(PipelineConfig().sequence_length)
+    empty = FeatureTable.empty(config.pipeline.sequence_length)
     val_emulated, test_emulated, n_emulated = empty, empty, 0
     if emulating:
         root = Path(config.survey_data) if config.survey_data else default_data_root()
@@ -187,13 +187,13 @@ def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None
         log.info("emulating surveys %s", [s.name for s in surveys])
         train_curves = [curves[i] for i in train_real.object_ids if i in curves] + synthetic
         emulated = emulated_table(dataset, data_hash, "train", train_curves, surveys, config.emulations,
-                                  config.prefixes, config.seed + 101, config.survey_data, jobs, cache_dir)
+                                  config.prefixes, config.seed + 101, config.survey_data, jobs, cache_dir, config.pipeline)
         n_emulated = len(emulated)
         parts.append(emulated)
         val_emulated = emulated_table(dataset, data_hash, "val", [curves[i] for i in val.object_ids if i in curves],
-                                      surveys, 1, 1, config.seed + 202, config.survey_data, jobs, cache_dir)
+                                      surveys, 1, 1, config.seed + 202, config.survey_data, jobs, cache_dir, config.pipeline)
         test_emulated = emulated_table(dataset, data_hash, "test", [curves[i] for i in test.object_ids if i in curves],
-                                       surveys, 1, 1, config.seed + 303, config.survey_data, jobs, cache_dir)
+                                       surveys, 1, 1, config.seed + 303, config.survey_data, jobs, cache_dir, config.pipeline)
     train = FeatureTable.concat(parts) if len(parts) > 1 else parts[0]
     return Prepared(classes, table, data_hash, train, val, test, val_emulated, test_emulated, made, n_emulated,
                     train_real, feature_columns(train, config))

@@ -181,7 +181,7 @@ def _fit_and_export(name: str, spec: ModelSpec, prep: Prepared, config: TrainCon
     return fitted
 
 
-def _fit_ensemble(fitted: dict[str, Fitted], prep: Prepared, out: Path) -> EnsembleCard:
+def _fit_ensemble(fitted: dict[str, Fitted], prep: Prepared, out: Path, pipeline: dict) -> EnsembleCard:
     """Weights and length temperatures on validation rows, real and emulated (see :mod:`.ensemble_fit`)."""
     members = [m for m in ENSEMBLE_MEMBERS if m in fitted]
     val = prep.val_all
@@ -195,7 +195,8 @@ def _fit_ensemble(fitted: dict[str, Fitted], prep: Prepared, out: Path) -> Ensem
                         member_sha256={m: fitted[m].card.sha256 for m in members},
                         length_edges=list(ensemble_fit.LENGTH_EDGES), temperatures=temperatures,
                         fitted_on=f"{len(prep.val)} validation stars and {len(prep.val_emulated)} emulated "
-                                  "versions of them (other surveys' cadences, noise and prefixes)")
+                                  "versions of them (other surveys' cadences, noise and prefixes)",
+                        pipeline=pipeline)
     card.write(out)
     return card
 
@@ -218,7 +219,8 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
              len(prep.test), len(prep.test_emulated))
     common = dict(classes=classes, version=f"{__version__}+{prep.data_hash[:8]}", feature_version=FEATURE_VERSION,
                   data_hash=prep.data_hash, dataset=f"{dataset.name} ({dataset.kind} layout)",
-                  created=datetime.now(timezone.utc).isoformat(timespec="seconds"), versions=_versions())
+                  created=datetime.now(timezone.utc).isoformat(timespec="seconds"), versions=_versions(),
+                  pipeline=config.pipeline.to_dict())
     report: dict[str, Any] = {
         "dataset": str(dataset.path), "data_hash": prep.data_hash, "feature_version": FEATURE_VERSION,
         "classes": classes, "config": _jsonable(describe(config)),
@@ -239,7 +241,7 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
                                       {"emulated": m["emulated"]} if "emulated" in m else {})}
 
     if len([m for m in ENSEMBLE_MEMBERS if m in fitted]) >= 2:
-        card = _fit_ensemble(fitted, prep, out)
+        card = _fit_ensemble(fitted, prep, out, config.pipeline.to_dict())
         ensemble = load_classifier(out)
         test = prep.test
         ens = classification_report(ensemble.predict_proba(test.X, test.seq, test.n_points), prep.y_test, classes)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from varstream.lightcurve.pipeline import PipelineConfig
+
 #: Every model ``varstream train`` can train.
 MODEL_NAMES = ("rf", "mlp", "gru", "baseline_rf")
 
@@ -50,6 +52,8 @@ class TrainConfig:
         exclude_features: features no model reads (besides those constant or missing in the
             whole training set, which are dropped automatically: e.g. the absolute magnitude of
             a dataset without distances).
+        pipeline: the pipeline settings every curve is featurised with (recorded in every card;
+            the stream serves with them).
         jobs: feature processes (0: all cores).
         limit: use only the first ``limit`` curves of the dataset (smoke tests).
     """
@@ -74,6 +78,7 @@ class TrainConfig:
     prefixes: int = 1
     survey_data: str | None = None
     exclude_features: tuple[str, ...] = ()
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
     jobs: int = 0
     limit: int | None = None
 

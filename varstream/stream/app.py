@@ -1,25 +1,26 @@
-"""``varstream serve``: the Kafka plumbing around the science step.
+"""``varstream serve``: the runtime around the science step — it alone consumes, produces, commits
+and checkpoints.
 
-One loop, per consumer process — consume → execute → produce:
+One loop, per consumer process (Kafka Streams' ownership of the commit order):
 
 1. **consume** a batch of alerts (consumer group on the alert topic, keyed by object id);
-2. **execute**: each alert goes through :class:`~varstream.stream.ingest.Ingest` (decode, check,
-   update the star's state and its changelog, or dead-letter it), then the stars the cost policy
-   (:mod:`varstream.stream.policy`) says are due are reclassified by the science step
-   (:class:`~varstream.stream.reclassify.Reclassifier` around
-   :class:`~varstream.stream.classify.StreamClassifier`);
-3. **produce** their classifications, wait until every record is delivered
-   (:class:`~varstream.stream.delivery.Delivery`), record "classified" in the changelog, and only
-   then commit the input offsets (at-least-once; re-processing is harmless because the state
-   de-duplicates observations and a star is reclassified only when its observations changed).
+2. **execute** the pure science step (:class:`~varstream.stream.step.Step`) on it: the alerts
+   update their stars' state and the due stars are reclassified; it returns
+   :class:`~varstream.stream.effects.Effects`;
+3. **finish** (:meth:`StreamApp.finish`), in the order that makes at-least-once hold: produce the
+   state changes (changelog) and dead letters, then the classifications, and wait until every one
+   is acknowledged; then the "classified" markers, acknowledged too; only then **commit** the input
+   offsets; then **checkpoint**: the changed stars and the changelog offset written to the local
+   stores in one batch. A failed delivery raises before anything is committed; re-processing is
+   harmless because the state de-duplicates observations and a star is reclassified only when
+   its observations changed.
 
 State is the Kafka Streams pattern on confluent-kafka: a local store per input partition
 (:mod:`varstream.stream.store`, RocksDB under ``--state-dir``), brought up to date from the
 changelog partition of the same number when the partition is assigned
 (:mod:`varstream.stream.restore`): only the changelog's tail past the store's checkpoint is read.
-After each commit the changed stars and the checkpoint are written to the store in one batch and
-every star that is not pending leaves memory. Stars whose last changes were never classified (a
-crash between the two) carry a pending marker and are classified after the restore.
+After each commit every star that is not waiting leaves memory; waiting stars (unclassified, or
+not yet settled) keep a marker and are classified after a restore.
 """
 
 from __future__ import annotations
@@ -28,38 +29,49 @@ import json
 import logging
 import signal
 import threading
-import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Consumer, KafkaError, KafkaException, TopicPartition
 
+from varstream.lightcurve.sanitize import POINT_RULES
 from varstream.stream.classify import StreamClassifier
 from varstream.stream.codec import DECODE_CODES, encode
 from varstream.stream.delivery import Delivery, DeliveryError
+from varstream.stream.effects import Clock, Effects, InputRecord, Publication, SystemClock
 from varstream.stream.formats import SKIP_REASONS, AlertReader
-from varstream.stream.ingest import Ingest
 from varstream.stream.kafka import ensure_topics
-from varstream.lightcurve.sanitize import POINT_RULES
 from varstream.stream.metrics import StreamMetrics, initialise_labels
 from varstream.stream.policy import TRIGGERS
-from varstream.stream.reclassify import Reclassifier
 from varstream.stream.restore import Restorer
 from varstream.stream.settings import ServeSettings
-from varstream.stream.state import classified_change, classified_key
-from varstream.stream.validate import REJECTION_CODES
+from varstream.stream.step import Step
 from varstream.stream.store import Checkpoint, PartitionStore, open_backend
+from varstream.stream.validate import REJECTION_CODES
 
 log = logging.getLogger(__name__)
 
 __all__ = ["DeliveryError", "StreamApp", "install_signal_handlers"]
 
 
+def input_record(msg) -> InputRecord:
+    """A consumed confluent-kafka message as the step's input."""
+    ts_type, ts = msg.timestamp()
+    return InputRecord(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(),
+                       ts if ts_type != TIMESTAMP_NOT_AVAILABLE and ts > 0 else None)
+
+
 class StreamApp:
-    """The consumer application (see the module notes). ``run`` until ``stop`` is set."""
+    """The consumer application (see the module notes). ``run`` until ``stop`` is set.
+
+    ``classifier``, ``metrics``, ``delivery``, ``consumer`` and ``clock`` may be given (tests);
+    by default they are built from ``settings``."""
 
     def __init__(self, settings: ServeSettings, classifier: StreamClassifier | None = None,
-                 metrics: StreamMetrics | None = None, delivery: Delivery | None = None) -> None:
+                 metrics: StreamMetrics | None = None, delivery: Delivery | None = None,
+                 consumer: Consumer | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
-        self.classifier = classifier or StreamClassifier(settings.models_dir, settings.model, settings.pipeline)
+        self.clock = clock or SystemClock()
+        self.classifier = classifier or StreamClassifier(settings.models_dir, settings.model, self.clock.monotonic)
+        settings.check_pipeline(self.classifier.config)
         self.metrics = metrics or StreamMetrics()
         info = self.classifier.info
         self.metrics.model.info({"name": info.name, "version": info.version, "sha256": info.model_sha256,
@@ -70,32 +82,27 @@ class StreamApp:
         self.epochs: dict[int, str] = {}                 # changelog epoch of each assigned partition
         self.stop = threading.Event()
         self.delivery = delivery or Delivery(settings.kafka)          # no connection until used
-        self.reclassifier = Reclassifier(settings, self.classifier, self.delivery, self.metrics, self.stores)
-        # alerts are checked against the very point rules the classifier's pipeline cleans with
-        self.ingest = Ingest(self.stores, self.delivery, settings.topics, settings.wire,
-                             self.classifier.config.sanitize, self.metrics, self.reclassifier.add,
-                             AlertReader(settings.input_format, settings.wire))
-        self.consumer: Consumer | None = None
+        self.step = Step(self.classifier, AlertReader(settings.input_format, settings.wire), settings.policy,
+                         settings.classify_budget_s, settings.max_batch, settings.catchup_lag_s, self.clock)
+        self.consumer = consumer
         self.restorer: Restorer | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     def run(self) -> None:
-        """Consume until :attr:`stop` is set; then classify what is pending, commit and leave."""
+        """Consume until :attr:`stop` is set; then classify what is unclassified, commit and leave."""
         s, t = self.settings, self.settings.topics
         if s.create_topics:
             ensure_topics(s.kafka, t, s.partitions)
-        group_conf = {"group.id": t.group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                      "enable.partition.eof": False, "statistics.interval.ms": int(s.lag_interval_s * 1000),
-                      "stats_cb": self._on_stats, **s.consumer_settings}
-        self.consumer = Consumer(s.kafka.client(**group_conf))
+        if self.consumer is None:
+            self.consumer = Consumer(s.kafka.client(**s.group_consumer(), stats_cb=self._on_stats))
         self.restorer = Restorer(s.kafka, t.changelog, t.group, self.delivery)
         self.consumer.subscribe([t.alerts], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                 on_lost=self._on_revoke)
         log.info("serving %s → %s as group %s with %s", t.alerts, t.classifications, t.group, self.classifier.info.name)
         try:
             while not self.stop.is_set():
-                self.step()
+                self.poll_once()
             self.drain()
         finally:
             self.consumer.close()
@@ -104,11 +111,10 @@ class StreamApp:
             for store in self.stores.values():
                 store.close()
 
-    def step(self) -> int:
-        """One loop iteration — consume, execute, produce; returns the number of messages consumed."""
-        s = self.settings
-        msgs = self.consumer.consume(s.max_batch, s.poll_timeout_s)
-        now = time.time()
+    def poll_once(self) -> int:
+        """One loop iteration — consume, execute, finish; returns the number of messages consumed."""
+        msgs = self.consumer.consume(self.settings.max_batch, self.settings.poll_timeout_s)
+        batch: list[InputRecord] = []
         offsets: dict[tuple[str, int], int] = {}
         for msg in msgs:
             if msg.error():
@@ -118,60 +124,61 @@ class StreamApp:
             if msg.partition() not in self.stores:
                 log.warning("message from unassigned partition %d skipped (rebalance)", msg.partition())
                 continue
-            self.ingest.handle(msg, now)
+            batch.append(input_record(msg))
             offsets[(msg.topic(), msg.partition())] = msg.offset() + 1
-        # behind the input: a full poll, or the newest alert consumed entered the topic long ago
-        newest_ms = max((m.timestamp()[1] for m in msgs if not m.error()), default=None)
-        behind_s = time.time() - newest_ms / 1000 if newest_ms else 0.0
-        self.classify_due(time.time(), backlog=len(msgs) >= s.max_batch or behind_s > s.catchup_lag_s)
-        self.finish_batch(offsets)
+        self.finish(self.step.execute(batch, self.stores), offsets)
         return len(msgs)
 
     def drain(self, timeout_s: float = 30.0) -> None:
-        """Classify every pending star now (graceful shutdown), then flush."""
-        deadline = time.perf_counter() + timeout_s
-        while self.reclassifier.waiting() and time.perf_counter() < deadline:
-            self.classify_due(time.time(), force=True, deadline=deadline)
-            self.finish_batch({})
-        left = self.reclassifier.waiting()
+        """Classify every unclassified star now (graceful shutdown), then finish."""
+        deadline = self.clock.monotonic() + timeout_s
+        while self.step.unclassified() and self.clock.monotonic() < deadline:
+            self.finish(self.step.execute([], self.stores, deadline=deadline, force=True), {})
+        left = self.step.unclassified()
         if left:
-            log.warning("%d stars still pending at shutdown; the next owner classifies them", left)
+            log.warning("%d stars still unclassified at shutdown; the next owner classifies them", left)
 
-    # ------------------------------------------------------------ execute: classification
+    # ------------------------------------------------------------ finish: produce, commit, checkpoint
 
-    def classify_due(self, now: float, force: bool = False, backlog: bool = False,
-                     deadline: float | None = None) -> int:
-        """Reclassify the due stars (:meth:`Reclassifier.classify_due`); returns how many."""
-        return self.reclassifier.classify_due(now, force, backlog, deadline)
+    def finish(self, effects: Effects, offsets: dict[tuple[str, int], int]) -> None:
+        """Carry out one execution's effects (see the module notes), then commit ``offsets``.
 
-    # ------------------------------------------------------------ produce: delivery and commit
-
-    def finish_batch(self, offsets: dict[tuple[str, int], int]) -> None:
-        """Deliver everything, then the 'classified' markers, then commit ``offsets``, then write
-        the changed stars and the checkpoint to the local stores."""
-        start = time.perf_counter()
+        Raises:
+            DeliveryError: a record was not acknowledged; nothing is committed or checkpointed.
+        """
+        self.metrics.apply(effects)
+        start = self.clock.monotonic()
+        s, t = self.settings, self.settings.topics
+        for rec in effects.changelog:
+            self.delivery.produce(t.changelog, encode("state", rec.record), rec.key, rec.partition)
+        for letter in effects.dead_letters:
+            self.delivery.produce(t.deadletter, s.wire.encode("deadletter", letter.record, t.deadletter), letter.key)
+        for pub in effects.classifications:
+            self.delivery.produce(t.classifications, s.wire.encode("classification", pub.record, t.classifications),
+                                  pub.key, on_delivered=self._latency_observer(pub))
         self.delivery.flush()
-        markers = self.reclassifier.take_markers()
-        if markers:
-            changelog = self.settings.topics.changelog
-            for star in markers:
-                self.delivery.produce(changelog, encode("state", classified_change(star.object_id, star.classified)),
-                                      classified_key(star.object_id), star.partition)
+        if effects.markers:
+            for rec in effects.markers:
+                self.delivery.produce(t.changelog, encode("state", rec.record), rec.key, rec.partition)
             self.delivery.flush()
-        self.metrics.stage.labels("produce").observe(time.perf_counter() - start)
+        self.metrics.stage.labels("produce").observe(self.clock.monotonic() - start)
         if offsets:
-            start = time.perf_counter()
-            tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
-            try:
-                self.consumer.commit(offsets=tps, asynchronous=False)
-            except KafkaException as exc:  # e.g. a rebalance: the next owner re-reads, harmlessly
-                log.warning("offset commit failed (%s); those alerts will be re-read", exc)
-            self.metrics.stage.labels("commit").observe(time.perf_counter() - start)
-        self._save_stores()
-        self.metrics.pending.set(len(self.reclassifier.pending))
+            self._commit(offsets)
+        self._checkpoint()
+        self.metrics.unclassified.set(self.step.unclassified())
+        self.metrics.unsettled.set(self.step.unsettled())
         self.metrics.stars.set(sum(st.n_stars for st in self.stores.values()))
 
-    def _save_stores(self) -> None:
+    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        start = self.clock.monotonic()
+        tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        try:
+            self.consumer.commit(offsets=tps, asynchronous=False)
+        except KafkaException as exc:  # e.g. a rebalance: the next owner re-reads, harmlessly
+            log.warning("offset commit failed (%s); those alerts will be re-read", exc)
+        self.metrics.stage.labels("commit").observe(self.clock.monotonic() - start)
+
+    def _checkpoint(self) -> None:
         """Write each store's changed stars with the checkpoint of the changelog records delivered."""
         changelog = self.settings.topics.changelog
         for partition, store in self.stores.items():
@@ -179,16 +186,24 @@ class StreamApp:
                 offset = self.delivery.acked.get((changelog, partition))
                 store.commit(Checkpoint(self.epochs[partition], offset) if offset is not None else None)
 
+    def _latency_observer(self, pub: Publication):
+        """The delivery callback of one classification: counted, and its latencies observed (s)."""
+        def observe(_msg) -> None:
+            delivered_ms = self.clock.wall() * 1000
+            self.metrics.published.inc()
+            self.metrics.latency.labels("newest").observe(max(delivered_ms - pub.ingest_ms, 0) / 1000)
+            self.metrics.latency.labels("oldest").observe(max(delivered_ms - pub.first_ingest_ms, 0) / 1000)
+        return observe
+
     # ------------------------------------------------------------ rebalance
 
     def _on_assign(self, consumer, partitions) -> None:
         s = self.settings
         for tp in partitions:
             store = PartitionStore(tp.partition, open_backend(s.state_dir, s.topics.group, tp.partition))
-            restored = self.restorer.restore(store, time.time())
+            restored = self.restorer.restore(store, self.clock.wall())
             self.epochs[tp.partition] = store.checkpoint().epoch
-            for star in store.cache.values():            # pending or to be settled (see store.pending_stars)
-                self.reclassifier.add(star)
+            self.step.hold(restored.waiting)
             self.stores[tp.partition] = store
             self.metrics.restored.inc(restored.records)
             self.metrics.restore_seconds.observe(restored.seconds)
@@ -201,7 +216,7 @@ class StreamApp:
             if store is not None:
                 store.close()
             self.epochs.pop(tp.partition, None)
-            self.reclassifier.forget_partition(tp.partition)
+            self.step.forget_partition(tp.partition)
             try:
                 self.metrics.lag.remove(str(tp.partition))
             except KeyError:
@@ -223,7 +238,7 @@ class StreamApp:
 
 
 def install_signal_handlers(app: StreamApp) -> None:
-    """SIGINT and SIGTERM stop the loop gracefully (pending stars are classified first)."""
+    """SIGINT and SIGTERM stop the loop gracefully (unclassified stars are classified first)."""
 
     def on_signal(signum, _frame) -> None:
         log.info("signal %d: stopping", signum)

@@ -1,8 +1,10 @@
-"""The stream's science step: star curves in, classification records out (no Kafka here).
+"""The stream's classifier: star curves in, scored outcomes out (no Kafka here).
 
 Each star's accumulated curve goes through the shared pipeline
-(:func:`~varstream.lightcurve.pipeline.featurise`, the very function the training used) and the
-classifier of :func:`~varstream.inference.load_classifier` scores all due stars in one batch.
+(:func:`~varstream.lightcurve.pipeline.featurise`, the very function the training used, with the
+settings the model card records) and the classifier of
+:func:`~varstream.inference.load_classifier` scores all due stars in one batch;
+:func:`classification_record` turns a scored outcome into the published record.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
-from varstream.inference import ENSEMBLE, load_classifier
+from varstream.inference import ENSEMBLE, ClassifierInfo, load_classifier
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.pipeline import Featurised, PipelineConfig, featurise
 from varstream.lightcurve.taxonomy import family_probabilities
@@ -27,13 +29,13 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     """One star to classify: its curve and, for the fast path, the candidate frequencies (c/d) of
-    its last full period search and the share of variance that search's period explained (the
-    fast path falls back to a full search when the share drops by ``explained_drop``)."""
+    its last full period search and the least share of variance the refined period must explain
+    (else the fast path falls back to a full search; see
+    :attr:`~varstream.stream.policy.ReclassifyPolicy.explained_drop`)."""
 
     curve: LightCurve
     hint: tuple[float, ...] | None = None
-    full_explained: float = 0.0
-    explained_drop: float = 0.1
+    min_explained: float = 0.0
 
 
 @dataclass
@@ -54,25 +56,29 @@ class Outcome:
 
 
 class StreamClassifier:
-    """A classifier (one ONNX model or the ensemble) with the pipeline settings it was trained with."""
+    """A classifier (one ONNX model or the ensemble) with the pipeline settings it was trained with.
 
-    def __init__(self, models_dir: str | Path, model: str = ENSEMBLE, config: PipelineConfig = PipelineConfig()) -> None:
-        self.config = config
+    ``monotonic``: the clock of the featurising budget (seconds)."""
+
+    def __init__(self, models_dir: str | Path, model: str = ENSEMBLE,
+                 monotonic: Callable[[], float] = time.perf_counter) -> None:
         self.model = load_classifier(models_dir, model)
+        self.config: PipelineConfig = self.model.pipeline
         self.info = self.model.info
         self.classes = self.model.classes
+        self.monotonic = monotonic
 
     def featurise(self, job: Job) -> Outcome:
         """One star through the shared pipeline: the fast path when the job has a hint (falling back
-        to the full search if the refined period explains ``explained_drop`` less than before, or
-        cannot be found), else the full search. Never raises for bad input."""
+        to the full search if the refined period explains less than ``min_explained``, or cannot be
+        found), else the full search. Never raises for bad input."""
         lc = job.curve
         out = Outcome(lc.object_id, len(lc))
         try:
             if job.hint:
                 try:
                     fast = featurise(lc, self.config, hint=job.hint)
-                    if fast.period.explained >= job.full_explained - job.explained_drop:
+                    if fast.period.explained >= job.min_explained:
                         out.featurised, out.fast = fast, True
                         return out
                 except LightCurveError:
@@ -88,15 +94,15 @@ class StreamClassifier:
 
     def classify(self, jobs: Iterable[Job | LightCurve], deadline: float | None = None) -> list[Outcome]:
         """Featurise the jobs (or plain curves: full searches) in order — stopping once
-        ``time.perf_counter()`` passes ``deadline``, after at least one — then score the usable ones in
-        one batch. Returns one outcome per job featurised (a prefix of ``jobs``)."""
+        the clock passes ``deadline``, after at least one — then score the usable ones in one batch.
+        Returns one outcome per job featurised (a prefix of ``jobs``)."""
         outcomes = []
         for job in jobs:
-            start = time.perf_counter()
+            start = self.monotonic()
             outcome = self.featurise(job if isinstance(job, Job) else Job(job))
-            outcome.features_s = time.perf_counter() - start
+            outcome.features_s = self.monotonic() - start
             outcomes.append(outcome)
-            if deadline is not None and time.perf_counter() > deadline:
+            if deadline is not None and self.monotonic() > deadline:
                 break
         ok = [o for o in outcomes if o.featurised is not None]
         if ok:
@@ -107,33 +113,35 @@ class StreamClassifier:
                 o.probabilities = p
         return outcomes
 
-    def record(self, outcome: Outcome, alert_id: str, n_observations: int, ingest_ms: int,
-               first_ingest_ms: int, publish_ms: int) -> dict:
-        """The ``Classification`` record (see ``schemas/classification.avsc``) of a scored star."""
-        f = outcome.featurised
-        probs = outcome.probabilities
-        info = self.info
-        families = family_probabilities(self.classes, probs)
-        family = max(families, key=families.get) if families else ""
-        has_distance = "has_distance" in f.features.names and f.features["has_distance"] == 1.0
-        return {
-            "object_id": outcome.object_id,
-            "alert_id": alert_id,
-            "classifier": {"name": info.name, "version": info.version, "model_sha256": info.model_sha256,
-                           "feature_version": info.feature_version,
-                           "members": [{"name": n, "onnx_sha256": h} for n, h in info.members]},
-            "probabilities": [{"label": c, "probability": float(p)} for c, p in zip(self.classes, probs)],
-            "predicted_class": self.classes[int(np.argmax(probs))],
-            "family": family,
-            "family_probability": float(families.get(family, 0.0)),
-            "abs_mag": f.features["abs_mag"] if has_distance else None,
-            "abs_mag_err": f.features["abs_mag_err"] if has_distance else None,
-            "n_points": int(f.n_points),
-            "n_observations": int(n_observations),
-            "span_days": float(f.baseline_days),
-            "period_days": float(f.period.period),
-            "exact": not outcome.fast,
-            "ingest_time": int(ingest_ms),
-            "first_ingest_time": int(first_ingest_ms),
-            "publish_time": int(publish_ms),
-        }
+
+def classification_record(outcome: Outcome, info: ClassifierInfo, classes: list[str], alert_id: str,
+                          ingest_ms: int, first_ingest_ms: int, publish_ms: int) -> dict:
+    """The ``Classification`` record (``schemas/classification.avsc``) of a scored outcome: the
+    classifier ``info``, probabilities over ``classes``, the alert that triggered it and its Kafka
+    timestamp, the oldest alert it newly includes, and the publish time (all ms since the epoch)."""
+    f = outcome.featurised
+    probs = outcome.probabilities
+    families = family_probabilities(classes, probs)
+    family = max(families, key=families.get) if families else ""
+    has_distance = "has_distance" in f.features.names and f.features["has_distance"] == 1.0
+    return {
+        "object_id": outcome.object_id,
+        "alert_id": alert_id,
+        "classifier": {"name": info.name, "version": info.version, "model_sha256": info.model_sha256,
+                       "feature_version": info.feature_version,
+                       "members": [{"name": n, "onnx_sha256": h} for n, h in info.members]},
+        "probabilities": [{"label": c, "probability": float(p)} for c, p in zip(classes, probs)],
+        "predicted_class": classes[int(np.argmax(probs))],
+        "family": family,
+        "family_probability": float(families.get(family, 0.0)),
+        "abs_mag": f.features["abs_mag"] if has_distance else None,
+        "abs_mag_err": f.features["abs_mag_err"] if has_distance else None,
+        "n_points": int(f.n_points),
+        "n_observations": int(outcome.n_observations),
+        "span_days": float(f.baseline_days),
+        "period_days": float(f.period.period),
+        "exact": not outcome.fast,
+        "ingest_time": int(ingest_ms),
+        "first_ingest_time": int(first_ingest_ms),
+        "publish_time": int(publish_ms),
+    }

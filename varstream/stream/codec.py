@@ -1,4 +1,4 @@
-"""Avro encoding of the stream's messages, with the schemas of ``schemas/``.
+"""Avro encoding of the stream's messages, with the schemas of ``varstream/schemas/``.
 
 Messages are schemaless Avro by default (the bytes of one record, no header): both ends know the
 schema. With a Confluent Schema Registry (see :mod:`varstream.stream.wire`) they carry the
@@ -14,6 +14,7 @@ import io
 import json
 import os
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,10 @@ class DecodeError(ValueError):
 
 
 def schemas_dir() -> Path:
-    """``$VARSTREAM_SCHEMAS``, else the ``schemas/`` folder of the repository checkout."""
+    """``$VARSTREAM_SCHEMAS``, else the shipped schemas (package data ``varstream/schemas``, found
+    through :mod:`importlib.resources`)."""
     env = os.environ.get("VARSTREAM_SCHEMAS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "schemas"
+    return Path(env) if env else Path(str(resources.files("varstream") / "schemas"))
 
 
 def _strip_logical(node: Any) -> Any:

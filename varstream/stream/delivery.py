@@ -22,8 +22,9 @@ class DeliveryError(RuntimeError):
 class Delivery:
     """An idempotent producer (see :meth:`KafkaConfig.producer`) with failure bookkeeping."""
 
-    def __init__(self, kafka: KafkaConfig, **settings) -> None:
-        self.producer = Producer(kafka.producer(**settings))
+    def __init__(self, kafka: KafkaConfig, producer: Producer | None = None, **settings) -> None:
+        """``producer``: an already configured one (tests pass a fake that acks or fails)."""
+        self.producer = producer if producer is not None else Producer(kafka.producer(**settings))
         self.failures: list[str] = []
         #: the highest acknowledged offset per (topic, partition)
         self.acked: dict[tuple[str, int], int] = {}

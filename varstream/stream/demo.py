@@ -27,7 +27,7 @@ import numpy as np
 from varstream.lightcurve.taxonomy import family_of, model_class
 from varstream.stream.broker import EmbeddedBroker
 from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics
-from varstream.stream.process import ServeProcess
+from varstream.stream.serve_process import ServeProcess
 from varstream.stream.replay import ReplayReport, replay, replay_curves
 from varstream.stream.tail import HEADER, Collector, format_row
 

@@ -11,6 +11,8 @@ import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
 
+from varstream.stream.effects import Effects
+
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
@@ -57,8 +59,11 @@ class StreamMetrics:
         self.lag = Gauge("varstream_consumer_lag", "Alerts in the input topic not yet consumed, per partition.",
                          ["partition"], registry=r)
         self.stars = Gauge("varstream_stars", "Stars in the local state.", registry=r)
-        self.state_observations = Gauge("varstream_state_observations", "Observations in the local state.", registry=r)
-        self.pending = Gauge("varstream_pending_stars", "Stars with observations not yet classified.", registry=r)
+        self.unclassified = Gauge("varstream_unclassified_stars",
+                                  "Stars whose observations (or catalogue data) are not yet classified.", registry=r)
+        self.unsettled = Gauge("varstream_unsettled_stars",
+                               "Stars classified by the fast path whose exact (full-search) classification is "
+                               "still to come.", registry=r)
         self.partitions = Gauge("varstream_assigned_partitions", "Input partitions assigned to this consumer.",
                                 registry=r)
         self.restored = Counter("varstream_restored_records_total", "Changelog records replayed into the state.",
@@ -66,6 +71,15 @@ class StreamMetrics:
         self.restore_seconds = Histogram("varstream_restore_seconds", "Time to restore one partition's state.",
                                          buckets=LATENCY_BUCKETS, registry=r)
         self.model = Info("varstream_model", "The classifier that serves (name, version, sha256).", registry=r)
+
+    def apply(self, effects: Effects) -> None:
+        """Apply the metric changes of one execution of the science step (counter increments by
+        attribute and label, stage timings)."""
+        for (name, label), n in effects.counts.items():
+            metric = getattr(self, name)
+            (metric.labels(label) if label else metric).inc(n)
+        for stage, seconds in effects.timings:
+            self.stage.labels(stage).observe(seconds)
 
     def serve_http(self, port: int, address: str = "127.0.0.1") -> int:
         """Expose ``/metrics`` on ``address:port`` (0 picks a free port); returns the port."""

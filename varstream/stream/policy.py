@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from varstream.stream.state import StarState
 
-#: Every reason a star is reclassified for ("shutdown": the graceful stop classifies what is pending).
+#: Every reason a star is reclassified for ("shutdown": the graceful stop classifies every unclassified star).
 TRIGGERS = ("fresh", "growth", "stale", "idle", "settle", "shutdown")
 #: Reasons whose classification always runs the full period search.
 FULL_SEARCH_REASONS = frozenset({"idle", "settle", "shutdown"})
@@ -76,19 +76,18 @@ class ReclassifyPolicy:
         """Why ``star`` is due at ``now`` (``fresh``, ``growth``, ``stale``, ``idle`` or ``settle``), or
         None if it can wait; with ``backlog`` the fresh and growth rules and settling are suspended."""
         c = star.classified
-        if not star.pending:
-            if (not backlog and self.settle_s > 0 and c is not None and not c.exact and star.n_observations
-                    and now - c.publish_ms / 1000.0 >= self.settle_s):
+        if not star.unclassified:
+            if not backlog and self.settle_s > 0 and star.unsettled and now - c.publish_time / 1000.0 >= self.settle_s:
                 return "settle"
             return None
-        if star.pending_since is None:
+        if star.unclassified_since is None:
             return None
-        if not backlog and c is not None and star.pending_since - c.publish_ms / 1000.0 >= self.idle_s:
+        if not backlog and c is not None and star.unclassified_since - c.publish_time / 1000.0 >= self.idle_s:
             return "fresh"
         done = c.n_observations if c else 0
-        if not backlog and star.pending_observations >= self.points_needed(done):
+        if not backlog and star.unclassified_observations >= self.points_needed(done):
             return "growth"
-        if now - star.pending_since >= self.max_delay_s:
+        if now - star.unclassified_since >= self.max_delay_s:
             return "stale"
         if now - star.last_change >= self.idle_s:
             return "idle"

@@ -1,26 +1,21 @@
-"""The execute step of ``varstream serve``: which stars are due, their reclassification, and the
-classification records produced.
+"""Which stars are due, their reclassification, and the classification records it yields.
 
-:class:`Reclassifier` holds the stars waiting for a classification (changed, or classified by the
-fast path and still to be settled), asks the cost policy (:mod:`varstream.stream.policy`) which are
-due, runs them through the science step (:class:`~varstream.stream.classify.StreamClassifier`) —
-the full period search or the fast path, as the policy decides — and produces each classification.
-It keeps the stars it classified as *markers*, whose "classified" records the app writes to the
-changelog after the classifications are delivered (:meth:`take_markers`).
+:class:`Reclassifier` holds the *waiting* stars (unclassified, or classified by the fast path and
+still to be settled; see :mod:`.state`), asks the cost policy (:mod:`varstream.stream.policy`)
+which are due, runs them through the classifier
+(:class:`~varstream.stream.classify.StreamClassifier`) — the full period search or the fast path,
+as the policy decides — and returns each classification and each "classified" marker as
+:class:`~varstream.stream.effects.Effects`: it produces nothing itself.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
-from varstream.stream.classify import Job, Outcome, StreamClassifier
-from varstream.stream.delivery import Delivery
-from varstream.stream.ingest import now_ms
-from varstream.stream.metrics import StreamMetrics
+from varstream.stream.classify import Job, Outcome, StreamClassifier, classification_record
+from varstream.stream.effects import Clock, Effects, Publication, StateRecord
 from varstream.stream.policy import ReclassifyPolicy
-from varstream.stream.settings import ServeSettings
-from varstream.stream.state import Classified, StarState
+from varstream.stream.state import Classified, StarState, classified_change, classified_key
 from varstream.stream.store import PartitionStore
 
 log = logging.getLogger(__name__)
@@ -29,12 +24,12 @@ __all__ = ["Reclassifier", "classified_from", "job_for"]
 
 
 def job_for(star: StarState, reason: str, policy: ReclassifyPolicy) -> Job:
-    """The science step's job for a due star: the full period search, or the fast path from the
+    """The classifier's job for a due star: the full period search, or the fast path from the
     candidates of its last classification, as the policy says for this trigger."""
     c = star.classified
     if policy.full_search(star, reason):
         return Job(star.lightcurve())
-    return Job(star.lightcurve(), c.candidates, c.full_explained, policy.explained_drop)
+    return Job(star.lightcurve(), c.candidates, c.full_explained - policy.explained_drop)
 
 
 def classified_from(star: StarState, outcome: Outcome, predicted: str, publish_ms: int) -> Classified:
@@ -51,109 +46,94 @@ def classified_from(star: StarState, outcome: Outcome, predicted: str, publish_m
 
 
 class Reclassifier:
-    """Pending stars → due stars → classifications (see the module notes).
+    """Waiting stars → due stars → classifications (see the module notes)."""
 
-    ``stores`` is the app's live map of assigned partitions' stores (a classified star is marked
-    changed in its store)."""
-
-    def __init__(self, settings: ServeSettings, classifier: StreamClassifier, delivery: Delivery,
-                 metrics: StreamMetrics, stores: dict[int, PartitionStore]) -> None:
-        self.settings = settings
+    def __init__(self, classifier: StreamClassifier, policy: ReclassifyPolicy, budget_s: float,
+                 clock: Clock) -> None:
         self.classifier = classifier
-        self.delivery = delivery
-        self.metrics = metrics
-        self.stores = stores
-        self.pending: dict[tuple[int, str], StarState] = {}
-        self._markers: list[StarState] = []
+        self.policy = policy
+        self.budget_s = budget_s
+        self.clock = clock
+        self.queue: dict[tuple[int, str], StarState] = {}
 
     def add(self, star: StarState) -> None:
-        """A star that changed (or was restored pending, or is still to be settled)."""
-        self.pending[(star.partition, star.object_id)] = star
+        """A star that changed (or was restored waiting, or is still to be settled)."""
+        self.queue[(star.partition, star.object_id)] = star
 
     def forget_partition(self, partition: int) -> None:
         """The partition was revoked: its stars are the next owner's."""
-        for key in [k for k in self.pending if k[0] == partition]:
-            del self.pending[key]
+        for key in [k for k in self.queue if k[0] == partition]:
+            del self.queue[key]
 
-    def waiting(self) -> int:
+    def unclassified(self) -> int:
         """Stars with observations not yet classified."""
-        return sum(star.pending for star in self.pending.values())
+        return sum(star.unclassified for star in self.queue.values())
 
-    def take_markers(self) -> list[StarState]:
-        """The stars classified since the last call (their 'classified' changelog records are due)."""
-        markers, self._markers = self._markers, []
-        return markers
+    def unsettled(self) -> int:
+        """Stars classified by the fast path whose exact classification is still to come."""
+        return sum(star.unsettled and not star.unclassified for star in self.queue.values())
 
-    def classify_due(self, now: float, force: bool = False, backlog: bool = False,
-                     deadline: float | None = None) -> int:
+    def classify_due(self, now: float, stores: dict[int, PartitionStore], effects: Effects, force: bool = False,
+                     backlog: bool = False, deadline: float | None = None) -> int:
         """Reclassify due stars, oldest change first, within the time budget (or until
-        ``deadline``, a ``time.perf_counter()`` value); returns how many. ``force``: every pending
-        star is due; ``backlog``: the consumer is behind (catch-up, see :mod:`policy`)."""
-        policy = self.settings.policy
+        ``deadline``, a clock's ``monotonic()`` value); returns how many. ``force``: every
+        unclassified star is due; ``backlog``: the consumer is behind (catch-up, see :mod:`policy`)."""
         due = []
-        for key, star in list(self.pending.items()):
-            reason = "shutdown" if force and star.pending else (None if force else policy.reason(star, now, backlog))
-            if reason is None and not star.pending and (star.classified is None or star.classified.exact):
-                del self.pending[key]          # classified exactly (or a duplicate restored the classified state)
+        for key, star in list(self.queue.items()):
+            if force:
+                reason = "shutdown" if star.unclassified else None
+            else:
+                reason = self.policy.reason(star, now, backlog)
+            if reason is None and not star.waiting:
+                del self.queue[key]          # classified exactly (or a duplicate restored the classified state)
             elif reason is not None:
                 due.append((star, reason))
         if not due:
             return 0
-        due.sort(key=lambda sr: (sr[1] == "settle", sr[0].pending_since or 0.0))    # settling last
+        due.sort(key=lambda sr: (sr[1] == "settle", sr[0].unclassified_since or 0.0))    # settling last
         if deadline is None:
-            deadline = time.perf_counter() + self.settings.classify_budget_s
-        return self._classify(due, deadline)
+            deadline = self.clock.monotonic() + self.budget_s
+        return self._classify(due, deadline, stores, effects)
 
-    def _classify(self, due: list[tuple[StarState, str]], deadline: float | None) -> int:
-        start = time.perf_counter()
-        policy = self.settings.policy
-        outcomes = self.classifier.classify((job_for(star, reason, policy) for star, reason in due), deadline)
-        total = time.perf_counter() - start
-        features = sum(o.features_s for o in outcomes)
+    def _classify(self, due: list[tuple[StarState, str]], deadline: float, stores: dict[int, PartitionStore],
+                  effects: Effects) -> int:
+        start = self.clock.monotonic()
+        outcomes = self.classifier.classify((job_for(star, reason, self.policy) for star, reason in due), deadline)
+        total = self.clock.monotonic() - start
         for o in outcomes:
-            self.metrics.stage.labels("features").observe(o.features_s)
+            effects.timing("features", o.features_s)
             if o.featurised is not None:
-                self.metrics.searches.labels("fast" if o.fast else "fallback" if o.fell_back else "full").inc()
+                effects.count("searches", "fast" if o.fast else "fallback" if o.fell_back else "full")
         if outcomes:
-            self.metrics.stage.labels("inference").observe(max(total - features, 0.0))
+            effects.timing("inference", max(total - sum(o.features_s for o in outcomes), 0.0))
         for (star, reason), outcome in zip(due, outcomes):
-            self.metrics.triggers.labels(reason).inc()
-            self._publish(star, reason, outcome)
-            self.pending.pop((star.partition, star.object_id), None)
-            if not star.classified.exact:
+            effects.count("triggers", reason)
+            self._publish(star, reason, outcome, effects)
+            self.queue.pop((star.partition, star.object_id), None)
+            if star.unsettled:
                 self.add(star)                                               # to be settled
-            self._markers.append(star)
-            if star.partition in self.stores:
-                self.stores[star.partition].touch(star)
+            effects.markers.append(StateRecord(star.partition, classified_key(star.object_id),
+                                               classified_change(star.object_id, star.classified)))
+            if star.partition in stores:
+                stores[star.partition].touch(star)
         return len(outcomes)
 
-    def _publish(self, star: StarState, reason: str, outcome: Outcome) -> None:
-        """Produce the classification (a settling one only if its period differs) and record it."""
-        publish_ms = now_ms()
+    def _publish(self, star: StarState, reason: str, outcome: Outcome, effects: Effects) -> None:
+        """The classification (a settling one only if its period differs), and the star's record of it."""
+        publish_ms = int(self.clock.wall() * 1000)
         previous, f = star.classified, outcome.featurised
         if outcome.probabilities is None:
-            self.metrics.skipped.labels("unusable_curve").inc()
+            effects.count("skipped", "unusable_curve")
             log.info("star %s not classified yet: %s", star.object_id, outcome.error)
             star.mark_classified(Classified(star.digest, outcome.n_observations, "", publish_ms))
             return
-        period = float(f.period.period)
-        if reason == "settle" and previous is not None and period == previous.period_days:
-            predicted, publish_ms = previous.predicted_class, previous.publish_ms   # the fast path was exact
+        if reason == "settle" and previous is not None and float(f.period.period) == previous.period_days:
+            predicted, publish_ms = previous.predicted_class, previous.publish_time   # the fast path was exact
         else:
             alert_id, ingest_ms = star.latest_alert
-            first = star.first_pending_ingest_ms or ingest_ms
-            record = self.classifier.record(outcome, alert_id, outcome.n_observations, ingest_ms, first, publish_ms)
+            first = star.first_unclassified_ingest_ms or ingest_ms
+            c = self.classifier
+            record = classification_record(outcome, c.info, c.classes, alert_id, ingest_ms, first, publish_ms)
             predicted = record["predicted_class"]
-            topic = self.settings.topics.classifications
-            self.delivery.produce(topic, self.settings.wire.encode("classification", record, topic),
-                                  star.object_id.encode(), on_delivered=self._latency_observer(ingest_ms, first))
+            effects.classifications.append(Publication(star.object_id.encode(), record, ingest_ms, first))
         star.mark_classified(classified_from(star, outcome, predicted, publish_ms))
-
-    def _latency_observer(self, ingest_ms: int, first_ingest_ms: int):
-        """The delivery callback of one classification: counted, and its latencies observed (s)."""
-        def observe(_msg) -> None:
-            delivered = now_ms()
-            self.metrics.published.inc()
-            self.metrics.latency.labels("newest").observe(max(delivered - ingest_ms, 0) / 1000)
-            self.metrics.latency.labels("oldest").observe(max(delivered - first_ingest_ms, 0) / 1000)
-        return observe

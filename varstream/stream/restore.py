@@ -16,17 +16,17 @@ names the epoch it was built from, and a different head record means a full rebu
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from varstream.stream.codec import DecodeError, decode, encode
 from varstream.stream.delivery import Delivery
-from varstream.stream.kafka import KafkaConfig, read_partition
+from varstream.stream.kafka import FETCH_WAIT_MAX_MS, KafkaConfig, read_partition
+from varstream.stream.state import StarState, epoch_change
 from varstream.stream.store import Checkpoint, PartitionStore
 
 log = logging.getLogger(__name__)
@@ -38,12 +38,12 @@ EPOCH_KEY = b"\x00epoch"
 @dataclass
 class Restored:
     """How a store was brought up to date: records read, whether from the start (full), seconds,
-    and the stars with changes that were never classified."""
+    and the waiting stars (changes never classified, or fast-path classifications not settled)."""
 
     records: int
     full: bool
     seconds: float
-    pending: int
+    waiting: list[StarState] = field(default_factory=list)
 
 
 class Restorer:
@@ -53,11 +53,16 @@ class Restorer:
         self.changelog = changelog
         self.delivery = delivery
         self.consumer = Consumer(kafka.client(**{"group.id": f"{group}-restore", "enable.auto.commit": False,
-                                                 "enable.partition.eof": False, "fetch.wait.max.ms": 20}))
+                                                 "enable.partition.eof": False, "fetch.wait.max.ms": FETCH_WAIT_MAX_MS}))
 
     def epoch(self, partition: int, timeout_s: float = 10.0) -> str:
         """The epoch of a changelog partition: its first record's id, written now if the partition
-        is empty (a changelog written before epochs existed is named by a hash of its first record)."""
+        is empty.
+
+        Raises:
+            RuntimeError: the partition's first record is not an epoch record (not a varstream
+                changelog, or not this version's).
+        """
         tp = TopicPartition(self.changelog, partition)
         low, high = self.consumer.get_watermark_offsets(tp, timeout=timeout_s)
         if high > low:
@@ -70,23 +75,24 @@ class Restorer:
                             continue
                         if msg.key() == EPOCH_KEY and msg.value():
                             try:
-                                return decode("state", msg.value())["epoch"] or ""
+                                epoch = decode("state", msg.value())["epoch"]
+                                if epoch:
+                                    return epoch
                             except DecodeError:
                                 pass
-                        digest = hashlib.sha256((msg.key() or b"") + (msg.value() or b"")).hexdigest()[:16]
-                        return f"legacy-{digest}"
+                        raise RuntimeError(f"{self.changelog}[{partition}] does not start with an epoch record: "
+                                           "not a varstream changelog (delete it, or name another --group)")
             finally:
                 self.consumer.unassign()
         epoch = uuid.uuid4().hex
-        record = {"object_id": "", "observation": None, "catalogue_json": None, "classified": None, "epoch": epoch}
-        self.delivery.produce(self.changelog, encode("state", record), EPOCH_KEY, partition)
+        self.delivery.produce(self.changelog, encode("state", epoch_change(epoch)), EPOCH_KEY, partition)
         self.delivery.flush()
         log.info("changelog %s[%d] is new: epoch %s", self.changelog, partition, epoch)
         return epoch
 
     def restore(self, store: PartitionStore, now: float) -> Restored:
         """Bring ``store`` up to date (see the module notes); stars with unclassified changes are
-        marked pending as of ``now`` (wall seconds)."""
+        marked unclassified as of ``now`` (wall seconds)."""
         start = time.perf_counter()
         partition = store.partition
         epoch = self.epoch(partition)
@@ -111,15 +117,14 @@ class Restorer:
             if len(store.dirty) >= 20_000:                      # bound memory on a long replay
                 store.commit(Checkpoint(epoch, last))
         store.commit(Checkpoint(epoch, last if last is not None else -1))
-        pending = store.pending_stars()
-        for star in pending:
+        waiting = store.waiting_stars()
+        for star in waiting:
             star.mark_restored(now)
-        store.cache = {s.object_id: s for s in pending}
         elapsed = time.perf_counter() - start
-        log.info("partition %d restored (%s): %d changelog records in %.2f s; %d stars pending",
+        log.info("partition %d restored (%s): %d changelog records in %.2f s; %d stars waiting",
                  partition, "full" if full else f"tail after offset {checkpoint.offset}", count, elapsed,
-                 len(pending))
-        return Restored(count, full, elapsed, len(pending))
+                 len(waiting))
+        return Restored(count, full, elapsed, waiting)
 
     def close(self) -> None:
         self.consumer.close()

@@ -6,8 +6,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from varstream.lightcurve.pipeline import PipelineConfig
-from varstream.stream.kafka import KafkaConfig, Topics
+from varstream.inference import ENSEMBLE, ModelIntegrityError
+from varstream.lightcurve.pipeline import PipelineConfig, config_differences
+from varstream.stream.kafka import FETCH_WAIT_MAX_MS, KafkaConfig, Topics
 from varstream.stream.policy import ReclassifyPolicy
 from varstream.stream.wire import WireFormat
 
@@ -20,11 +21,9 @@ def default_state_dir() -> str:
 #: consumer's partitions wait up to 45 s for a new owner, and a first join on tansu take ~23 s;
 #: 6 s / 10 s move partitions within seconds after a crash. The poll interval is safe because one
 #: loop iteration is bounded by ``classify_budget_s`` (plus one featurised curve) and a flush.
-#: ``fetch.wait.max.ms``: a broker that does not answer a waiting fetch as soon as data arrives (tansu)
-#: holds each alert up to this long; librdkafka's 500 ms was the median latency of a survey's cadence
-#: (measured at 25 alerts/s on 3,000 stars: p50 0.47 s → 0.31 s); 20 ms costs an idle consumer 50 small
-#: fetches/s.
-CONSUMER_DEFAULTS = {"session.timeout.ms": 6000, "max.poll.interval.ms": 10000, "fetch.wait.max.ms": 20}
+#: ``fetch.wait.max.ms``: see :data:`~varstream.stream.kafka.FETCH_WAIT_MAX_MS`.
+CONSUMER_DEFAULTS = {"session.timeout.ms": 6000, "max.poll.interval.ms": 10000,
+                     "fetch.wait.max.ms": FETCH_WAIT_MAX_MS}
 
 
 @dataclass
@@ -32,9 +31,10 @@ class ServeSettings:
     """Settings of ``varstream serve`` (times in seconds).
 
     Attributes:
-        pipeline: the science settings: featurising, and the point rules that alerts are checked
-            against (``pipeline.sanitize``) — one object, so the stream accepts exactly the points
-            the offline cleaning keeps.
+        pipeline: the science settings the model must have been trained with; None (the default)
+            takes the model card's (:attr:`~varstream.inference.Ensemble.pipeline`), which also
+            gives the point rules alerts are checked against. A model trained with other settings
+            is refused (:meth:`check_pipeline`).
         model: a model name in ``models_dir``, or ``ensemble``.
         partitions: partitions of the topics this process creates.
         max_batch: alerts per poll at most.
@@ -52,8 +52,8 @@ class ServeSettings:
     kafka: KafkaConfig
     models_dir: Path
     topics: Topics = field(default_factory=Topics)
-    model: str = "ensemble"
-    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    model: str = ENSEMBLE
+    pipeline: PipelineConfig | None = None
     policy: ReclassifyPolicy = field(default_factory=ReclassifyPolicy)
     partitions: int = 4
     max_batch: int = 1000
@@ -66,3 +66,21 @@ class ServeSettings:
     catchup_lag_s: float = 1.0
     input_format: str = "varstream"
     state_dir: str | None = field(default_factory=lambda: default_state_dir())
+
+    def group_consumer(self) -> dict:
+        """The librdkafka settings of the group consumer: manual commits (at-least-once), from the
+        earliest offset for a new group, statistics for the lag gauge, then :attr:`consumer_settings`."""
+        return {"group.id": self.topics.group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                "enable.partition.eof": False, "statistics.interval.ms": int(self.lag_interval_s * 1000),
+                **self.consumer_settings}
+
+    def check_pipeline(self, trained: PipelineConfig) -> None:
+        """Refuse to serve a model with pipeline settings other than the ones it was trained with.
+
+        Raises:
+            ModelIntegrityError: :attr:`pipeline` is set and differs from ``trained``.
+        """
+        if self.pipeline is not None and self.pipeline != trained:
+            diff = "; ".join(config_differences(trained, self.pipeline))
+            raise ModelIntegrityError(f"model {self.model} in {self.models_dir} was trained with other pipeline "
+                                      f"settings than requested: {diff}")

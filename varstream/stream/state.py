@@ -2,13 +2,21 @@
 
 A :class:`StarState` holds every accepted observation of one star as arrays sorted by time
 (days, magnitudes and errors in mag, a band code and the Kafka timestamp of the alert that
-brought it, ms), de-duplicated by observation time with the rule
-:func:`~varstream.lightcurve.sanitize.sanitize` applies (the smallest error wins, then the
-smallest magnitude), so the state does not depend on the order alerts arrive in and re-sending an
-alert changes nothing. Each change is also a ``StateChange`` record that the application writes
-to the compacted changelog topic; :func:`apply_change` rebuilds the same state from those
-records on restart or when a partition moves to another consumer. :func:`encode_star` /
-:func:`decode_star` are the compact binary form of the local store (:mod:`.store`).
+brought it, ms), de-duplicated by observation time with the pipeline's own rule
+(:func:`~varstream.lightcurve.sanitize.duplicate_key`), so the state does not depend on the order
+alerts arrive in and re-sending an alert changes nothing.
+
+**One record definition.** The star's changes are ``StateChange`` records (``schemas/state.avsc``)
+written to the compacted changelog; their ``observation`` and ``classified`` parts are exactly the
+fields of :class:`Observation` and :class:`Classified` (``tests/unit/test_stream_state.py`` checks
+the schema against the dataclasses), and the local store (:mod:`.store`) keeps the same
+``Classified`` record in its header — so a new field is one edit here and one in the schema.
+:func:`apply_change` rebuilds a star from its records on restart or when a partition moves.
+
+**Three words for three things.** A star is *unclassified* when its observations or catalogue
+data differ from what was last classified; *unsettled* when its latest classification came from
+the fast path and the exact one is still to come; *waiting* when it is either (it needs the
+classifier's attention, and keeps a marker in the store).
 
 Times are days (MJD), magnitudes and errors mag, wall-clock times seconds (``time.time()``),
 Kafka timestamps milliseconds since the Unix epoch.
@@ -19,36 +27,39 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from varstream.lightcurve.bands import MIXED_BAND
+from varstream.lightcurve.bands import MIXED_BAND, SURVEY_BANDS
+from varstream.lightcurve.sanitize import duplicate_key
 from varstream.lightcurve.types import LightCurve
 
 #: Catalogue fields of an alert that the state keeps (the Gaia normalisation reads them).
 CATALOGUE_KEYS = ("ra_deg", "dec_deg", "parallax_mas", "parallax_error_mas", "ruwe", "distance_pc",
                   "distance_error_pc")
-#: Photometric bands the stream accepts, in code order (a band is stored as its index here).
-BANDS = ("B", "CV", "G", "I", "R", "V", "c", "g", "i", "o", "r", "u", "y", "z")
-_BAND_CODE = {b: i for i, b in enumerate(BANDS)}
+_BAND_CODE = {b: i for i, b in enumerate(SURVEY_BANDS)}
 _MASK = (1 << 63) - 1
 
 
 @dataclass(frozen=True)
 class Observation:
-    """One accepted observation: time (days), band, magnitude and error (mag), its alert and
-    the alert's Kafka timestamp (ms)."""
+    """One accepted observation: time (days), band, magnitude and error (mag), its alert and the
+    alert's Kafka timestamp (``ingest_time``, ms). The changelog's ``Observation`` record."""
 
     mjd: float
     band: str
     mag: float
     mag_err: float
     alert_id: str
-    ingest_ms: int
+    ingest_time: int
 
     def fingerprint(self) -> int:
+        return fingerprint(self.mjd, self.mag, self.mag_err, self.band)
+
+
+def fingerprint(self) -> int:
         return fingerprint(self.mjd, self.mag, self.mag_err, self.band)
 
 
@@ -60,12 +71,13 @@ def fingerprint(mjd: float, mag: float, mag_err: float, band: str) -> int:
 
 @dataclass
 class Classified:
-    """What was last classified, and what its period search learnt.
+    """What was last classified, and what its period search learnt: the changelog's
+    ``Classified`` record and the local store's, field for field.
 
     Attributes:
         digest, n_observations: the observations that were classified.
         predicted_class: the class published ("" if the curve could not be classified).
-        publish_ms: when it was published.
+        publish_time: when it was published (ms since the Unix epoch).
         candidates: candidate frequencies (c/d) of the last *full* period search (the next
             classification's fast path refines near them; empty: the next one searches fully).
         full_observations: observations at that full search.
@@ -80,12 +92,22 @@ class Classified:
     digest: int
     n_observations: int
     predicted_class: str
-    publish_ms: int
+    publish_time: int
     candidates: tuple[float, ...] = ()
     full_observations: int = 0
     full_explained: float = 0.0
     exact: bool = True
     period_days: float = 0.0
+
+    def to_record(self) -> dict[str, Any]:
+        """The record (changelog and local store alike)."""
+        return {**asdict(self), "candidates": list(self.candidates)}
+
+    @staticmethod
+    def from_record(record: dict[str, Any]) -> Classified:
+        """The inverse of :meth:`to_record`."""
+        values = {f.name: record[f.name] for f in fields(Classified)}
+        return Classified(**{**values, "candidates": tuple(values["candidates"])})
 
 
 @dataclass
@@ -94,9 +116,9 @@ class StarState:
     bookkeeping.
 
     ``digest`` is the sum of the observations' fingerprints (mod 2**63) plus that of the
-    catalogue data: equal states give equal digests whatever the order of the alerts, so "has the
-    star changed since it was classified?" is ``digest != classified.digest``. The ``pending_*``
-    fields live in memory only and say when and by which alerts the unclassified changes arrived.
+    catalogue data: equal states give equal digests whatever the order of the alerts, so "is the
+    star unclassified?" is ``digest != classified.digest``. The ``unclassified_*`` fields live in
+    memory only and say when and by which alerts the unclassified changes arrived.
     """
 
     object_id: str
@@ -111,38 +133,39 @@ class StarState:
     catalogue_digest: int = 0
     classified: Classified | None = None
     latest_alert: tuple[str, int] | None = None  # (alert id, Kafka timestamp ms) of the newest change
-    pending_observations: int = 0                # accepted observations not yet classified
-    pending_since: float | None = None           # wall seconds of the first unclassified change
+    unclassified_observations: int = 0           # accepted observations not yet classified
+    unclassified_since: float | None = None      # wall seconds of the first unclassified change
     last_change: float = 0.0                     # wall seconds of the latest change
-    first_pending_ingest_ms: int | None = None
+    first_unclassified_ingest_ms: int | None = None
 
     @property
     def n_observations(self) -> int:
         return int(self.mjd.size)
 
     def add(self, obs: Observation) -> bool:
-        """Accept ``obs`` if it is new or beats the point at its time; True if the state changed."""
+        """Accept ``obs`` if it is new or beats the point at its time
+        (:func:`~varstream.lightcurve.sanitize.duplicate_key`); True if the state changed."""
         code = _BAND_CODE[obs.band]
         i = int(np.searchsorted(self.mjd, obs.mjd))
         if i < self.mjd.size and self.mjd[i] == obs.mjd:
-            old = (float(self.err[i]), float(self.mag[i]), BANDS[self.band[i]])
-            if not (obs.mag_err, obs.mag, obs.band) < old:
+            old_mag, old_err, old_band = float(self.mag[i]), float(self.err[i]), SURVEY_BANDS[self.band[i]]
+            if not duplicate_key(obs.mag_err, obs.mag, obs.band) < duplicate_key(old_err, old_mag, old_band):
                 return False
-            self.obs_digest = (self.obs_digest - fingerprint(obs.mjd, old[1], old[0], old[2])) & _MASK
-            self.mag[i], self.err[i], self.band[i], self.ingest_ms[i] = obs.mag, obs.mag_err, code, obs.ingest_ms
+            self.obs_digest = (self.obs_digest - fingerprint(obs.mjd, old_mag, old_err, old_band)) & _MASK
+            self.mag[i], self.err[i], self.band[i], self.ingest_ms[i] = obs.mag, obs.mag_err, code, obs.ingest_time
         else:
             self.mjd = np.insert(self.mjd, i, obs.mjd)
             self.mag = np.insert(self.mag, i, obs.mag)
             self.err = np.insert(self.err, i, obs.mag_err)
             self.band = np.insert(self.band, i, np.uint8(code))
-            self.ingest_ms = np.insert(self.ingest_ms, i, obs.ingest_ms)
+            self.ingest_ms = np.insert(self.ingest_ms, i, obs.ingest_time)
         self.obs_digest = (self.obs_digest + obs.fingerprint()) & _MASK
         return True
 
     @property
     def digest(self) -> int:
         """Order-independent digest of the observations and the catalogue data (O(1): the policy
-        asks for it for every pending star on every poll)."""
+        asks for it for every waiting star on every poll)."""
         return (self.obs_digest + self.catalogue_digest) & _MASK
 
     def set_catalogue(self, values: dict[str, Any]) -> bool:
@@ -157,40 +180,54 @@ class StarState:
         return True
 
     @property
-    def pending(self) -> bool:
-        """The observations differ from what was last classified."""
+    def unclassified(self) -> bool:
+        """The observations (or catalogue data) differ from what was last classified."""
         if not self.mjd.size:
             return False
         return self.classified is None or self.classified.digest != self.digest
 
-    def mark_pending(self, now: float, ingest_ms: int, alert_id: str, observations: int = 1) -> None:
+    @property
+    def unsettled(self) -> bool:
+        """The latest classification came from the fast path; the exact one is still to come."""
+        return self.classified is not None and not self.classified.exact and bool(self.mjd.size)
+
+    @property
+    def waiting(self) -> bool:
+        """Unclassified or unsettled: the star needs the classifier."""
+        return self.unclassified or self.unsettled
+
+    def mark_changed(self, now: float, ingest_ms: int, alert_id: str, observations: int = 1) -> None:
         """Record that an alert (Kafka timestamp ``ingest_ms``) changed the star at ``now`` (s) by
         ``observations`` accepted observations (0 when only its catalogue data changed)."""
-        self.pending_observations += observations
-        if self.pending_since is None:
-            self.pending_since = now
-            self.first_pending_ingest_ms = ingest_ms
+        self.unclassified_observations += observations
+        if self.unclassified_since is None:
+            self.unclassified_since = now
+            self.first_unclassified_ingest_ms = ingest_ms
         self.last_change = now
+        self.note_alert(alert_id, ingest_ms)
+
+    def note_alert(self, alert_id: str, ingest_ms: int) -> None:
+        """Keep ``(alert_id, ingest_ms)`` as the newest alert if it is not older than the one held."""
         if self.latest_alert is None or ingest_ms >= self.latest_alert[1]:
             self.latest_alert = (alert_id, ingest_ms)
 
     def mark_classified(self, classified: Classified) -> None:
         self.classified = classified
-        self.pending_observations = 0
-        self.pending_since = None
-        self.first_pending_ingest_ms = None
+        self.unclassified_observations = 0
+        self.unclassified_since = None
+        self.first_unclassified_ingest_ms = None
 
     def mark_restored(self, now: float) -> None:
         """After a restore: if the observations changed after the last classification (alerts that
-        arrived just before a restart or rebalance), the star is pending as of ``now``."""
-        if not self.pending:
+        arrived just before a restart or rebalance), the star is unclassified as of ``now``."""
+        if not self.unclassified:
             return
         done = self.classified.n_observations if self.classified else 0
-        self.pending_observations = max(0, self.n_observations - done)
-        self.pending_since = self.last_change = now
-        since = self.classified.publish_ms if self.classified else -1
+        self.unclassified_observations = max(0, self.n_observations - done)
+        self.unclassified_since = self.last_change = now
+        since = self.classified.publish_time if self.classified else -1
         newer = self.ingest_ms[self.ingest_ms > since]
-        self.first_pending_ingest_ms = int(newer.min()) if newer.size else (
+        self.first_unclassified_ingest_ms = int(newer.min()) if newer.size else (
             self.latest_alert[1] if self.latest_alert else None)
 
     def lightcurve(self) -> LightCurve:
@@ -200,78 +237,84 @@ class StarState:
         exactly as it does an archived curve; the catalogue data become ``meta`` for the Gaia
         normalisation.
         """
-        bands = np.asarray(BANDS)[self.band] if self.band.size else np.empty(0, dtype=str)
+        bands = np.asarray(SURVEY_BANDS)[self.band] if self.band.size else np.empty(0, dtype=str)
         return LightCurve(self.object_id, self.mjd.copy(), self.mag.copy(), self.err.copy(), MIXED_BAND,
                           meta=dict(self.catalogue), aux={"band": bands})
 
 
 # ---------------------------------------------------------------- changelog records
 
-_SEP = "\x1f"
+#: Separates the parts of a changelog key: ``<object id> SEP <kind> [SEP <time>]`` (a star's
+#: records are found by the prefix ``<object id> SEP``).
+KEY_SEPARATOR = "\x1f"
+
+
+def key_prefix(object_id: str) -> bytes:
+    """The prefix every changelog key of ``object_id`` starts with."""
+    return f"{object_id}{KEY_SEPARATOR}".encode()
 
 
 def observation_key(object_id: str, mjd: float) -> bytes:
     """Changelog key of one observation (compaction keeps the latest value per star and time)."""
-    return f"{object_id}{_SEP}o{_SEP}{mjd!r}".encode()
+    return key_prefix(object_id) + f"o{KEY_SEPARATOR}{mjd!r}".encode()
 
 
 def catalogue_key(object_id: str) -> bytes:
-    return f"{object_id}{_SEP}m".encode()
+    return key_prefix(object_id) + b"m"
 
 
 def classified_key(object_id: str) -> bytes:
-    return f"{object_id}{_SEP}c".encode()
+    return key_prefix(object_id) + b"c"
+
+
+def _change(object_id: str, observation: dict | None = None, catalogue_json: str | None = None,
+            classified: dict | None = None) -> dict:
+    return {"object_id": object_id, "observation": observation, "catalogue_json": catalogue_json,
+            "classified": classified, "epoch": None}
 
 
 def observation_change(object_id: str, obs: Observation) -> dict:
     """The ``StateChange`` record of an accepted observation."""
-    return {"object_id": object_id, "catalogue_json": None, "classified": None,
-            "observation": {"mjd": obs.mjd, "band": obs.band, "mag": obs.mag, "mag_err": obs.mag_err,
-                            "alert_id": obs.alert_id, "ingest_time": obs.ingest_ms}}
+    return _change(object_id, observation=asdict(obs))
 
 
 def catalogue_change(object_id: str, catalogue: dict[str, float]) -> dict:
-    return {"object_id": object_id, "observation": None, "classified": None,
-            "catalogue_json": json.dumps(catalogue, sort_keys=True)}
+    return _change(object_id, catalogue_json=json.dumps(catalogue, sort_keys=True))
 
 
 def classified_change(object_id: str, c: Classified) -> dict:
-    return {"object_id": object_id, "observation": None, "catalogue_json": None,
-            "classified": {"digest": c.digest, "n_observations": c.n_observations,
-                           "predicted_class": c.predicted_class, "publish_time": c.publish_ms,
-                           "candidates": list(c.candidates), "full_observations": c.full_observations,
-                           "full_explained": c.full_explained, "exact": c.exact, "period_days": c.period_days}}
+    return _change(object_id, classified=c.to_record())
+
+
+def epoch_change(epoch: str) -> dict:
+    """The first record of a changelog partition (see :mod:`.restore`)."""
+    return {**_change(""), "epoch": epoch}
 
 
 def apply_change(state: StarState, change: dict) -> None:
     """Replay one changelog record onto its star (restore); idempotent."""
-    obs = change.get("observation")
+    obs = change["observation"]
     if obs is not None:
-        state.add(Observation(obs["mjd"], obs["band"], obs["mag"], obs["mag_err"], obs["alert_id"],
-                              obs["ingest_time"]))
-        if state.latest_alert is None or obs["ingest_time"] >= state.latest_alert[1]:
-            state.latest_alert = (obs["alert_id"], obs["ingest_time"])
-    if change.get("catalogue_json"):
+        state.add(Observation(**obs))
+        state.note_alert(obs["alert_id"], obs["ingest_time"])
+    if change["catalogue_json"]:
         state.set_catalogue(json.loads(change["catalogue_json"]))
-    c = change.get("classified")
-    if c is not None:
-        state.classified = Classified(c["digest"], c["n_observations"], c["predicted_class"], c["publish_time"],
-                                      tuple(c.get("candidates") or ()), c.get("full_observations", 0),
-                                      c.get("full_explained", 0.0), c.get("exact", True), c.get("period_days", 0.0))
+    if change["classified"] is not None:
+        state.classified = Classified.from_record(change["classified"])
 
 
 # ---------------------------------------------------------------- local-store encoding
 
-_MAGIC = b"VS1"
+_MAGIC = b"VS2"
 _HEAD = struct.Struct("<3sII")          # magic, header length, points
 
 
 def encode_star(state: StarState) -> bytes:
-    """The star's persistent state as bytes: a JSON header (ids, catalogue, digests, last
-    classification, newest alert) and the point arrays (8 + 8 + 8 + 8 + 1 bytes a point)."""
+    """The star's persistent state as bytes: a JSON header (ids, catalogue, digests, the
+    :class:`Classified` record, newest alert) and the point arrays (8 + 8 + 8 + 8 + 1 bytes a point)."""
     header = json.dumps({"id": state.object_id, "p": state.partition, "cat": state.catalogue, "od": state.obs_digest,
                          "cd": state.catalogue_digest, "la": state.latest_alert,
-                         "cl": asdict(state.classified) if state.classified else None}).encode()
+                         "cl": state.classified.to_record() if state.classified else None}).encode()
     n = state.n_observations
     return b"".join([_HEAD.pack(_MAGIC, len(header), n), header, state.mjd.astype("<f8").tobytes(),
                      state.mag.astype("<f8").tobytes(), state.err.astype("<f8").tobytes(),
@@ -290,8 +333,7 @@ def decode_star(data: bytes) -> StarState:
     for dtype, size in (("<f8", 8), ("<f8", 8), ("<f8", 8), ("<i8", 8), ("u1", 1)):
         arrays.append(np.frombuffer(data, dtype=dtype, count=n, offset=pos).copy())
         pos += size * n
-    cl = h["cl"]
-    classified = None if cl is None else Classified(**{**cl, "candidates": tuple(cl["candidates"])})
+    classified = None if h["cl"] is None else Classified.from_record(h["cl"])
     return StarState(h["id"], h["p"], arrays[0].astype(np.float64), arrays[1].astype(np.float64),
                      arrays[2].astype(np.float64), arrays[4].astype(np.uint8), arrays[3].astype(np.int64),
                      h["cat"], h["od"], h["cd"], classified, tuple(h["la"]) if h["la"] else None)

@@ -1,4 +1,4 @@
-"""The local state store of one input partition: stars on disk, a checkpoint, pending markers.
+"""The local state store of one input partition: stars on disk, a checkpoint, waiting markers.
 
 Kafka Streams' pattern with RocksDB (through ``rocksdict``, the binding Quix Streams uses): each
 partition's stars live in a RocksDB database under ``<state dir>/<group>/<partition>`` as compact
@@ -6,12 +6,12 @@ binary records (:func:`~varstream.stream.state.encode_star`: arrays, 33 bytes a 
 
 - a **checkpoint**: the changelog epoch (:mod:`.restore`) and the last changelog offset the store
   holds — written in the same atomic batch as the stars, after the input offsets are committed;
-- **pending markers**: the stars whose last changes were never classified (or whose latest
-  classification came from the fast path and is still to be settled).
+- **waiting markers**: the stars that are *waiting* (:mod:`.state`): their last changes were never
+  classified, or their latest classification came from the fast path and is still to be settled.
 
 A restart then reads only the changelog's tail past the checkpoint (seconds, whatever the number
 of stars), and memory holds only the stars being changed or classified: :meth:`PartitionStore.commit`
-writes the changed stars and evicts every star that is not pending. Without a state directory
+writes the changed stars and evicts every star that is not waiting. Without a state directory
 (``--state-dir memory``) the same store keeps its records in a dict and every assignment replays
 the whole changelog partition, as before.
 """
@@ -28,10 +28,14 @@ from typing import Iterator, Protocol
 
 from varstream.stream.state import StarState, apply_change, decode_star, encode_star
 
+#: Version of the store's layout (star records, markers, checkpoint); a store of another version
+#: has no valid checkpoint, so it is rebuilt from the changelog.
+STORE_FORMAT = 2
+
 log = logging.getLogger(__name__)
 
 _STAR = b"s"
-_PENDING = b"p"
+_WAITING = b"p"
 _CHECKPOINT = b"\x00checkpoint"
 
 
@@ -174,11 +178,6 @@ def open_backend(state_dir: str | Path | None, group: str, partition: int) -> Ba
     return RocksBackend(Path(state_dir).expanduser() / group / str(partition))
 
 
-def _needs_work(star: StarState) -> bool:
-    """Unclassified changes, or a fast-path classification still to be settled."""
-    return star.pending or (star.classified is not None and not star.classified.exact)
-
-
 class PartitionStore:
     """The stars of one input partition (see the module notes)."""
 
@@ -187,8 +186,8 @@ class PartitionStore:
         self.backend = backend or MemoryBackend()
         self.cache: dict[str, StarState] = {}
         self.dirty: set[str] = set()
-        pending = sum(1 for _ in self.backend.keys(_PENDING))
-        estimate = self.backend.estimate_keys() - pending - (self.backend.get(_CHECKPOINT) is not None)
+        markers = sum(1 for _ in self.backend.keys(_WAITING))
+        estimate = self.backend.estimate_keys() - markers - (self.backend.get(_CHECKPOINT) is not None)
         self._stars_at_open = max(0, estimate)      # then stars are counted as they are created (n_stars)
         self._created = 0
 
@@ -225,37 +224,42 @@ class PartitionStore:
     # ------------------------------------------------------------ persistence
 
     def checkpoint(self) -> Checkpoint | None:
+        """The checkpoint, or None for a new store or one of another :data:`STORE_FORMAT`."""
         raw = self.backend.get(_CHECKPOINT)
         if raw is None:
             return None
         data = json.loads(raw)
+        if data.get("format") != STORE_FORMAT:
+            log.warning("partition %d: local store of format %s, this version writes %d: it will be rebuilt",
+                        self.partition, data.get("format"), STORE_FORMAT)
+            return None
         return Checkpoint(data["epoch"], int(data["offset"]))
 
     def commit(self, checkpoint: Checkpoint | None = None) -> int:
-        """Write the changed stars, their pending markers and ``checkpoint`` in one atomic batch,
-        then drop from memory every star that is not pending; returns the stars written."""
+        """Write the changed stars, their waiting markers and ``checkpoint`` in one atomic batch,
+        then drop from memory every star that is not waiting; returns the stars written."""
         puts: dict[bytes, bytes | None] = {}
         for oid in self.dirty:
             star = self.cache[oid]
             key = oid.encode()
             puts[_STAR + key] = encode_star(star)
-            puts[_PENDING + key] = b"" if _needs_work(star) else None
+            puts[_WAITING + key] = b"" if star.waiting else None
         if checkpoint is not None:
-            puts[_CHECKPOINT] = json.dumps({"epoch": checkpoint.epoch, "offset": checkpoint.offset}).encode()
+            puts[_CHECKPOINT] = json.dumps({"epoch": checkpoint.epoch, "offset": checkpoint.offset,
+                                            "format": STORE_FORMAT}).encode()
         if puts:
             self.backend.write(puts)
         written = len(self.dirty)
         self.dirty.clear()
-        self.cache = {k: s for k, s in self.cache.items() if _needs_work(s)}
+        self.cache = {k: s for k, s in self.cache.items() if s.waiting}
         return written
 
-    def pending_stars(self) -> list[StarState]:
-        """Every star with a marker (unclassified changes, or a fast-path classification not yet
-        settled), loaded into memory."""
+    def waiting_stars(self) -> list[StarState]:
+        """Every waiting star (it has a marker), loaded into memory."""
         out = []
-        for key in self.backend.keys(_PENDING):
-            star = self.get(key[len(_PENDING):].decode())
-            if star is not None and _needs_work(star):
+        for key in self.backend.keys(_WAITING):
+            star = self.get(key[len(_WAITING):].decode())
+            if star is not None and star.waiting:
                 out.append(star)
         return out
 
@@ -269,7 +273,7 @@ class PartitionStore:
     @property
     def n_stars(self) -> int:
         """About how many stars the store holds: the backend's key estimate when it was opened (every
-        key but the checkpoint and the pending markers; exact for a new store) plus the stars created
+        key but the checkpoint and the waiting markers; exact for a new store) plus the stars created
         since."""
         return self._stars_at_open + self._created
 

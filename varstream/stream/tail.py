@@ -15,8 +15,8 @@ from typing import Callable, Iterator
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
 
 from varstream.stream.codec import decode
-from varstream.stream.kafka import KafkaConfig, partition_for, read_partition
-from varstream.stream.state import StarState, apply_change
+from varstream.stream.kafka import FETCH_WAIT_MAX_MS, KafkaConfig, Topics, partition_for, read_partition
+from varstream.stream.state import StarState, apply_change, key_prefix
 from varstream.stream.wire import WireFormat
 
 HEADER = (f"{'object':<22} {'class':<8} {'prob':>5} {'family':<6} {'prob':>5} {'2nd':<13} {'pts':>5} {'obs':>5} "
@@ -40,7 +40,7 @@ class ClassificationReader:
     """Reads classification records from the output topic (all partitions, no consumer group)."""
 
     kafka: KafkaConfig
-    topic: str = "classifications"
+    topic: str = Topics.classifications
     wire: WireFormat = field(default_factory=WireFormat)
     from_beginning: bool = False
 
@@ -66,7 +66,7 @@ class ClassificationReader:
 class Collector:
     """Every classification on the output topic from the start, and the latest per star."""
 
-    def __init__(self, kafka: KafkaConfig, topic: str = "classifications", wire: WireFormat | None = None) -> None:
+    def __init__(self, kafka: KafkaConfig, topic: str = Topics.classifications, wire: WireFormat | None = None) -> None:
         self.reader = ClassificationReader(kafka, topic, wire or WireFormat(), from_beginning=True)
         self.records: list[dict] = []
         self.received_ms: list[int] = []
@@ -98,24 +98,26 @@ class Collector:
         self.reader.close()
 
 
-def tail(kafka: KafkaConfig, topic: str = "classifications", from_beginning: bool = False,
+def tail(kafka: KafkaConfig, topic: str = Topics.classifications, from_beginning: bool = False,
          stop: Callable[[], bool] = lambda: False, out: Callable[[str], None] = print,
-         wire: WireFormat | None = None) -> int:
-    """Print classifications as they arrive until ``stop()``; returns how many were printed."""
+         wire: WireFormat | None = None, count: int | None = None) -> int:
+    """Print classifications as they arrive until ``stop()``, or until ``count`` rows are printed
+    (exactly that many); returns how many were printed."""
     reader = ClassificationReader(kafka, topic, wire or WireFormat(), from_beginning)
     out(HEADER)
-    count = 0
+    printed = 0
     try:
-        while not stop():
-            for rec, received in reader.poll():
+        while not stop() and (count is None or printed < count):
+            wanted = 1000 if count is None else count - printed
+            for rec, received in reader.poll(max_records=wanted):
                 out(format_row(rec, received))
-                count += 1
+                printed += 1
     finally:
         reader.close()
-    return count
+    return printed
 
 
-def history(kafka: KafkaConfig, object_id: str, topic: str = "classifications",
+def history(kafka: KafkaConfig, object_id: str, topic: str = Topics.classifications,
             wire: WireFormat | None = None, timeout_s: float = 30.0) -> Iterator[dict]:
     """Every classification of ``object_id`` in the topic, oldest first."""
     wire = wire or WireFormat()
@@ -139,12 +141,12 @@ def star_state(kafka: KafkaConfig, object_id: str, changelog: str, timeout_s: fl
     The star's records are in the changelog partition its id hashes to (the input partition's
     number); the partition is read from the start, like :func:`history`."""
     consumer = Consumer(kafka.client(**{"group.id": "varstream-lookup", "enable.auto.commit": False,
-                                        "fetch.wait.max.ms": 20}))
+                                        "fetch.wait.max.ms": FETCH_WAIT_MAX_MS}))
     try:
         meta = consumer.list_topics(changelog, timeout=timeout_s).topics.get(changelog)
         if meta is None or not meta.partitions:
             raise ValueError(f"topic {changelog} does not exist")
-        prefix = object_id.encode() + b"\x1f"
+        prefix = key_prefix(object_id)
         state = StarState(object_id, partition_for(object_id.encode(), len(meta.partitions)))
         found = False
         for msg in read_partition(consumer, changelog, state.partition, timeout_s):

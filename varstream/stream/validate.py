@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from varstream.lightcurve.bands import SURVEY_BANDS
 from varstream.lightcurve.sanitize import (
     POINT_RULES,
     SanitizeConfig,
@@ -23,12 +24,10 @@ from varstream.lightcurve.sanitize import (
     describe_problem,
     point_problems,
 )
-from varstream.stream.state import BANDS
 
-#: Bands the stream accepts (:data:`varstream.stream.state.BANDS`): those the models were trained
-#: on (Catalina's V-calibrated V, ASAS-SN's V and g) and the other common survey bands, which are
-#: kept and merged or set aside by the pipeline's band rule.
-KNOWN_BANDS = frozenset(BANDS)
+#: Bands the stream accepts: :data:`~varstream.lightcurve.bands.SURVEY_BANDS`, those the models were
+#: trained on and the other common survey bands, which the pipeline's band rule merges or sets aside.
+KNOWN_BANDS = frozenset(SURVEY_BANDS)
 #: Most observations one alert may carry (the new one plus ``prev_sources``).
 MAX_SOURCES = 10_000
 MAX_ID_LENGTH = 256
@@ -54,25 +53,11 @@ class ValidAlert:
     dropped: Counter = field(default_factory=Counter)
 
 
-def check_source(src: dict, limits: SanitizeConfig) -> Rejection | None:
-    """The first problem with one observation, or None if it is usable.
-
-    The photometric rules and their codes are the pipeline's own
-    (:func:`~varstream.lightcurve.sanitize.point_problems`); only the band check is the stream's.
-    """
-    mjd, mag, err, band = src.get("mjd"), src.get("mag"), src.get("mag_err"), src.get("band")
-    if not isinstance(band, str) or band not in KNOWN_BANDS:
-        return Rejection("unknown_band", f"unknown band {band!r} (known: {', '.join(sorted(KNOWN_BANDS))})")
-    values = []
-    for name, value in (("mjd", mjd), ("mag", mag), ("mag_err", err)):
-        if not isinstance(value, float | int) or isinstance(value, bool):
-            return Rejection("nonfinite", f"{name} is {value!r}, not a finite number")
-        values.append(float(value))
-    code = int(point_problems(*(np.array([v]) for v in values), limits)[0])
-    if code == 0:
+def _number(value) -> float | None:
+    """``value`` as a float if it is a real number (not a bool), else None."""
+    if not isinstance(value, float | int) or isinstance(value, bool):
         return None
-    rule = POINT_RULES[code - 1]
-    return Rejection(rule, describe_problem(rule, *values, limits))
+    return float(value)
 
 
 #: Every rejection code of :func:`validate_alert` besides the photometric ones (POINT_RULES).
@@ -97,21 +82,25 @@ def validate_alert(alert: dict, key: bytes | None, limits: SanitizeConfig = Sani
     prev = alert.get("prev_sources") or []
     if len(prev) + 1 > MAX_SOURCES:
         return Rejection("too_many_sources", f"{where}: {len(prev) + 1} observations, more than {MAX_SOURCES}")
-    problem = check_source(alert["source"], limits)
-    if problem is not None:
-        return Rejection(problem.code, f"{where}: {problem.reason}")
-    s = alert["source"]
-    sources = [(float(s["mjd"]), s["band"], float(s["mag"]), float(s["mag_err"]))]
-    dropped: Counter = Counter()
-    if prev:
-        bands_ok = np.array([isinstance(p.get("band"), str) and p["band"] in KNOWN_BANDS for p in prev])
-        dropped["unknown_band"] = int((~bands_ok).sum())
-        kept = [p for p, ok in zip(prev, bands_ok) if ok]
-        columns = [np.array([p[k] for p in kept], dtype=np.float64) for k in ("mjd", "mag", "mag_err")]
-        codes = point_problems(*columns, limits)
-        dropped.update(count_problems(codes))
-        sources += [(float(p["mjd"]), p["band"], float(p["mag"]), float(p["mag_err"]))
-                    for p, code in zip(kept, codes) if code == 0]
+    points = [alert["source"], *prev]
+    bands_ok = np.array([isinstance(p.get("band"), str) and p["band"] in KNOWN_BANDS for p in points])
+    if not bands_ok[0]:
+        band = alert["source"].get("band")
+        return Rejection("unknown_band", f"{where}: unknown band {band!r} (known: {', '.join(sorted(KNOWN_BANDS))})")
+    values = [[_number(p.get(k)) for k in ("mjd", "mag", "mag_err")] for p in points]
+    for name, value in zip(("mjd", "mag", "mag_err"), values[0]):
+        if value is None:
+            return Rejection("nonfinite", f"{where}: {name} is {alert['source'].get(name)!r}, not a finite number")
+    columns = np.array([[np.nan if v is None else v for v in row] for row in values], dtype=np.float64).T
+    codes = point_problems(columns[0], columns[1], columns[2], limits)     # one pass over every point
+    if codes[0]:
+        rule = POINT_RULES[codes[0] - 1]
+        return Rejection(rule, f"{where}: {describe_problem(rule, *values[0], limits)}")
+    codes = np.where(bands_ok, codes, 0)
+    dropped: Counter = Counter({"unknown_band": int((~bands_ok).sum())})
+    dropped.update(count_problems(codes[1:]))
+    sources = [(v[0], p["band"], v[1], v[2]) for p, v, ok, code in zip(points, values, bands_ok, codes)
+               if ok and code == 0]
     dropped = Counter({k: v for k, v in dropped.items() if v})
     cat = alert.get("catalogue") or {}
     catalogue = {k: float(v) for k, v in cat.items() if isinstance(v, float | int) and math.isfinite(v)}

@@ -38,13 +38,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     else:
         from confluent_kafka import KafkaException
 
-        from varstream.stream.cli import _kafka
+        from varstream.cli.kafka_options import kafka_from_args
         from varstream.stream.kafka import Topics
         from varstream.stream.tail import history, star_state
 
         if not args.object_id:
             raise SystemExit("error: give OBJECT_ID (a star of the stream) or --dataset DIR --star ID")
-        kafka, wire = _kafka(args)
+        kafka, wire = kafka_from_args(args)
         try:
             records = list(history(kafka, args.object_id, args.topic, wire))
             state = star_state(kafka, args.object_id, Topics(group=args.group).changelog)
@@ -62,11 +62,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
 def cmd_explore(args: argparse.Namespace) -> int:
     from confluent_kafka import KafkaException
 
-    from varstream.stream.cli import _kafka
+    from varstream.cli.kafka_options import kafka_from_args
     from varstream.stream.kafka import Topics
     from varstream.view.explore import Explorer
 
-    kafka, wire = _kafka(args)
+    kafka, wire = kafka_from_args(args)
     try:
         explorer = Explorer(args.host, args.port).start()
         explorer.attach(kafka, Topics(classifications=args.topic, group=args.group), wire)
@@ -83,7 +83,11 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 def add_view_commands(sub) -> None:
     """Register ``plot`` and ``explore`` on the main parser's subparsers."""
-    from varstream.stream.cli import _kafka_args
+    from varstream.cli.kafka_options import add_kafka_args
+    from varstream.inference import ENSEMBLE
+    from varstream.stream.kafka import Topics
+
+    t = Topics()
 
     p = sub.add_parser("plot", help="one PNG of a star: light curve, fold, class probabilities over time",
                        description="Plot a star of the stream (OBJECT_ID: its observations from the state changelog, "
@@ -97,10 +101,12 @@ def add_view_commands(sub) -> None:
     p.add_argument("--star", metavar="ID", help="the star's id in --dataset")
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="PNG to write")
     p.add_argument("--models", type=Path, metavar="DIR", help="models for --dataset (default: the shipped models/)")
-    p.add_argument("--model", default="ensemble", help="model name in DIR, or 'ensemble' (default)")
-    _kafka_args(p)
-    p.add_argument("--topic", default="classifications", help="classification topic (default classifications)")
-    p.add_argument("--group", default="varstream", help="the classifiers' group, which names the state changelog")
+    p.add_argument("--model", default=ENSEMBLE, help=f"model name in DIR, or '{ENSEMBLE}' (default)")
+    add_kafka_args(p)
+    p.add_argument("--topic", default=t.classifications,
+                   help=f"classification topic (default {t.classifications})")
+    p.add_argument("--group", default=t.group, help=f"the classifiers' group, which names the state changelog "
+                                                    f"(default {t.group})")
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("explore", help="a web page on 127.0.0.1 that follows the classifications live",
@@ -108,9 +114,11 @@ def add_view_commands(sub) -> None:
                                    "family, probability, observations, period, latency; sortable, filterable, updating "
                                    "without a reload), a page per star with its plot and history, and JSON endpoints "
                                    "(/api/stars, /api/star/ID, /api/summary). Standard library only; no internet.")
-    _kafka_args(p)
+    add_kafka_args(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8088, help="port (default 8088; 0 picks a free one)")
-    p.add_argument("--topic", default="classifications", help="classification topic (default classifications)")
-    p.add_argument("--group", default="varstream", help="the classifiers' group, which names the state changelog")
+    p.add_argument("--topic", default=t.classifications,
+                   help=f"classification topic (default {t.classifications})")
+    p.add_argument("--group", default=t.group, help=f"the classifiers' group, which names the state changelog "
+                                                    f"(default {t.group})")
     p.set_defaults(func=cmd_explore)

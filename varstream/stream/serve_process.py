@@ -1,5 +1,5 @@
-"""``varstream serve`` as a child process, and reading its ``/metrics`` page: used by the demo,
-the benchmark and the tests (a real process, as in production, so it can be killed)."""
+"""``varstream serve`` as a child process of the demo (a real process, as in production; the tests
+and benchmarks use it too, so it can be killed)."""
 
 from __future__ import annotations
 
@@ -77,17 +77,3 @@ class ServeProcess:
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path else ""
-
-
-def metric_value(text: str, name: str, labels: str = "") -> float:
-    """One sample of a Prometheus text page (``labels`` as printed, e.g. ``reason="x"``)."""
-    wanted = f"{name}{{{labels}}}" if labels else name
-    for line in text.splitlines():
-        if line.startswith(wanted + " "):
-            return float(line.rsplit(" ", 1)[1])
-    raise KeyError(wanted)
-
-
-def metric_sum(text: str, name: str) -> float:
-    """The sum of every labelled sample of ``name`` (0 if there is none)."""
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))

@@ -10,28 +10,7 @@ from pathlib import Path
 
 from confluent_kafka import KafkaException
 
-DEFAULT_BOOTSTRAP = os.environ.get("VARSTREAM_BOOTSTRAP", "127.0.0.1:9092")
-
-
-def _kafka_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--bootstrap", default=DEFAULT_BOOTSTRAP, metavar="HOST:PORT",
-                   help=f"Kafka bootstrap servers (default $VARSTREAM_BOOTSTRAP or {DEFAULT_BOOTSTRAP})")
-    p.add_argument("--kafka", action="append", metavar="KEY=VALUE",
-                   help="extra librdkafka setting, e.g. security.protocol=SASL_SSL (repeatable; also "
-                        "VARSTREAM_KAFKA_SECURITY_PROTOCOL=... in the environment)")
-    p.add_argument("--schema-registry", metavar="URL",
-                   help="Confluent Schema Registry URL: use its wire format (default: schemaless Avro)")
-
-
-def _kafka(args: argparse.Namespace):
-    from varstream.stream.kafka import KafkaConfig, parse_kafka_options
-    from varstream.stream.wire import WireFormat
-
-    try:
-        extra = parse_kafka_options(args.kafka)
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
-    return KafkaConfig(args.bootstrap, extra), WireFormat(args.schema_registry)
+from varstream.cli.kafka_options import add_kafka_args, kafka_from_args
 
 
 def _dataset(path: Path | None):
@@ -48,14 +27,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from varstream.stream.app import DeliveryError, StreamApp, install_signal_handlers
     from varstream.stream.kafka import Topics
     from varstream.stream.policy import ReclassifyPolicy
-    from varstream.stream.formats import FORMATS
-    from varstream.stream.settings import ServeSettings, default_state_dir
+    from varstream.stream.settings import ServeSettings
 
     logging.getLogger().setLevel(args.log_level.upper())
-    kafka, wire = _kafka(args)
+    kafka, wire = kafka_from_args(args)
     try:
-        policy = ReclassifyPolicy(args.min_new_points, args.growth, args.max_delay, args.idle, args.settle,
-                                  args.refresh)
+        policy = ReclassifyPolicy(min_new_points=args.min_new_points, growth_fraction=args.growth,
+                                  max_delay_s=args.max_delay, idle_s=args.idle, settle_s=args.settle,
+                                  refresh_fraction=args.refresh)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
     settings = ServeSettings(kafka=kafka, models_dir=args.models or default_models_dir(),
@@ -83,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     from varstream.stream.replay import replay, replay_curves
 
-    kafka, wire = _kafka(args)
+    kafka, wire = kafka_from_args(args)
     curves = replay_curves(_dataset(args.dataset), args.stars)
     try:
         report = replay(curves, kafka, args.topic, args.speed, args.rate, wire, progress=not args.no_progress,
@@ -101,19 +80,14 @@ def cmd_tail(args: argparse.Namespace) -> int:
 
     from varstream.stream.tail import tail
 
-    kafka, wire = _kafka(args)
-    seen = [0]
+    kafka, wire = kafka_from_args(args)
     deadline = time.time() + args.seconds if args.seconds else None
 
-    def out(line: str) -> None:
-        print(line, flush=True)
-        seen[0] += 1
-
     def stop() -> bool:
-        return (args.count is not None and seen[0] > args.count) or (deadline is not None and time.time() > deadline)
+        return deadline is not None and time.time() > deadline
 
     try:
-        tail(kafka, args.topic, args.from_beginning, stop, out, wire)
+        tail(kafka, args.topic, args.from_beginning, stop, lambda line: print(line, flush=True), wire, args.count)
     except KeyboardInterrupt:
         pass
     except KafkaException as exc:
@@ -124,7 +98,7 @@ def cmd_tail(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from varstream.stream.tail import HEADER, format_row, history
 
-    kafka, wire = _kafka(args)
+    kafka, wire = kafka_from_args(args)
     print(HEADER.replace("latency s", "published"))
     import datetime as dt
 
@@ -180,9 +154,10 @@ def _default(cls, name: str):
 
 def add_stream_commands(sub) -> None:
     """Register the stream subcommands on the main parser's subparsers."""
+    from varstream.inference import ENSEMBLE
+    from varstream.stream.formats import FORMATS
     from varstream.stream.kafka import Topics
     from varstream.stream.policy import ReclassifyPolicy
-    from varstream.stream.formats import FORMATS
     from varstream.stream.settings import ServeSettings, default_state_dir
 
     default_consumers = lambda: max(1, min(4, os.cpu_count() or 1))  # noqa: E731 (one per core, at most 4)
@@ -194,7 +169,7 @@ def add_stream_commands(sub) -> None:
                                    "reclassify with the shared pipeline and ONNX models under the cost policy, and "
                                    "publish classifications; bad alerts go to the dead-letter topic. Start more "
                                    "processes with the same --group to scale out. SIGTERM stops it cleanly.")
-    _kafka_args(p)
+    add_kafka_args(p)
     t = Topics()
     p.add_argument("--group", default=t.group, help=f"consumer group; also names the changelog topic (default {t.group})")
     p.add_argument("--input-topic", default=t.alerts, help=f"alert topic (default {t.alerts})")
@@ -205,7 +180,7 @@ def add_stream_commands(sub) -> None:
     p.add_argument("--partitions", type=int, default=partitions,
                    help=f"partitions of topics created here (default {partitions})")
     p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
-    p.add_argument("--model", default="ensemble", help="model name in DIR, or 'ensemble' (default)")
+    p.add_argument("--model", default=ENSEMBLE, help=f"model name in DIR, or '{ENSEMBLE}' (default)")
     p.add_argument("--input-format", choices=FORMATS, default=FORMATS[0],
                    help="alert format of the input topic: varstream's own Avro (default), ZTF alert packets "
                         "(Avro containers) or Rubin/LSST packets (Confluent wire format or containers)")
@@ -246,13 +221,13 @@ def add_stream_commands(sub) -> None:
     p = sub.add_parser("replay", help="push archived light curves to Kafka as alerts, in observation-time order",
                        description="Turn every observation of the dataset's stars into an alert (keyed by star) and "
                                    "produce them in observation-time order, paced by --speed and --rate.")
-    _kafka_args(p)
+    add_kafka_args(p)
     p.add_argument("--dataset", type=Path, metavar="DIR", help="ASAS-SN or Catalina dataset (default ../shared/data/asassn)")
     p.add_argument("--stars", type=int, metavar="N", help="only the first N stars")
     p.add_argument("--speed", type=float, default=0.0,
                    help="observation time per wall-clock time, e.g. 86400 = one day per second (default 0: full speed)")
     p.add_argument("--rate", type=float, default=0.0, help="alerts per second at most (default 0: no cap)")
-    p.add_argument("--topic", default="alerts", help="alert topic (default alerts)")
+    p.add_argument("--topic", default=t.alerts, help=f"alert topic (default {t.alerts})")
     p.add_argument("--format", choices=FORMATS, default=FORMATS[0],
                    help="alert format: varstream's own (default), ZTF alert packets or Rubin/LSST packets "
                         "(what serve --input-format reads)")
@@ -261,8 +236,9 @@ def add_stream_commands(sub) -> None:
 
     p = sub.add_parser("tail", help="print classifications as they arrive",
                        description="Subscribe to the classification topic and print one table row per classification.")
-    _kafka_args(p)
-    p.add_argument("--topic", default="classifications", help="classification topic (default classifications)")
+    add_kafka_args(p)
+    p.add_argument("--topic", default=t.classifications,
+                   help=f"classification topic (default {t.classifications})")
     p.add_argument("--from-beginning", action="store_true", help="start at the oldest classification")
     p.add_argument("--count", type=int, metavar="N", help="stop after N rows")
     p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
@@ -271,9 +247,10 @@ def add_stream_commands(sub) -> None:
     p = sub.add_parser("history", help="every classification of one star, oldest first",
                        description="Read one star's classification history from the classification topic (kept "
                                    "without time limit; the star's records are in the partition its id hashes to).")
-    _kafka_args(p)
+    add_kafka_args(p)
     p.add_argument("object_id", help="the star's id, e.g. J000022.54+590559.3")
-    p.add_argument("--topic", default="classifications", help="classification topic (default classifications)")
+    p.add_argument("--topic", default=t.classifications,
+                   help=f"classification topic (default {t.classifications})")
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("demo", help="the whole stream on this machine: broker, classifiers, replay of real curves",
@@ -288,7 +265,7 @@ def add_stream_commands(sub) -> None:
     p.add_argument("--rate", type=float, default=1000.0,
                    help="alerts per second (default 1000, a load two cores keep up with, so the latencies mean "
                         "something; 0 = as fast as possible)")
-    p.add_argument("--partitions", type=int, default=4, help="alert topic partitions (default 4)")
+    p.add_argument("--partitions", type=int, default=partitions, help=f"alert topic partitions (default {partitions})")
     p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
     p.add_argument("--timeout", type=float, default=900.0, help="give up after S seconds (default 900)")
     p.add_argument("--explore", action="store_true",

@@ -1,4 +1,4 @@
-"""The ``varstream`` command line: one program, one subcommand per job, ``--help`` on each."""
+"""The offline subcommands of the ``varstream`` CLI: data, features, download, train, evaluate, broker."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-
-from varstream import __version__
 
 log = logging.getLogger("varstream")
 
@@ -165,16 +163,9 @@ def cmd_broker(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: {exc}") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_offline_commands(sub) -> None:
+    """Register the offline subcommands on the main parser's subparsers."""
     from varstream.lightcurve.loaders.asassn import ERAS
-
-    parser = argparse.ArgumentParser(
-        prog="varstream",
-        description="Streaming classifier of variable stars: datasets, features, training, and the Kafka stream.",
-    )
-    parser.add_argument("--version", action="version", version=f"varstream {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("data", help="list datasets with class counts and curve-length statistics",
                        description="Read every light curve of each dataset and print its classes, the number "
@@ -267,22 +258,3 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N", help="at most N rows / light curves")
     p.add_argument("--classes", nargs="*", metavar="CLASS", help="only these ASAS-SN classes (light curves)")
     p.set_defaults(func=cmd_download)
-
-    from varstream.stream.cli import add_stream_commands
-    from varstream.view.cli import add_view_commands
-
-    add_stream_commands(sub)
-    add_view_commands(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    level = logging.WARNING - 10 * min(args.verbose, 2)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
