@@ -61,9 +61,9 @@ data: $(VENV)/.installed-test
 features: $(VENV)/.installed-test
 	$(VENV)/bin/varstream features --dataset $(DATA)/catalina --out build/features_catalina.csv
 
-## make train: train and export the shipped models (models/) on the whole shared Catalina set
+## make train: train and export the shipped models (varstream/models/) on the whole shared Catalina set
 train: $(VENV)/.installed-test
-	$(VENV)/bin/varstream train --dataset $(DATA)/catalina --out models --compare-augmentation
+	$(VENV)/bin/varstream train --dataset $(DATA)/catalina --out varstream/models --compare-augmentation
 
 ## make evaluate: score the shipped models on the Catalina test split (real, emulated and the first
 ##                N observations), on the real ASAS-SN curves and on the Gaia DR3 curves (families)

@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from varstream.stream.broker import EmbeddedBroker  # noqa: E402
-from varstream.stream.codec import decode, encode  # noqa: E402
+from varstream.stream.codec import encode  # noqa: E402
 from varstream.stream.delivery import Delivery  # noqa: E402
 from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics, partition_for  # noqa: E402
 from tests.metrics_text import metric_value  # noqa: E402

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from varstream.inference import ModelIntegrityError, OnnxModel
-from varstream.lightcurve import FEATURE_VERSION, feature_names
+from varstream.lightcurve import FEATURE_VERSION
 from varstream.lightcurve.loaders import open_dataset
 from varstream.modelcard import ModelCard, sha256_file
 from varstream.offline.nn import MLP, GRUNet

@@ -93,3 +93,17 @@ def test_a_curve_without_points_keeps_its_identity():
     out = merge_bands(empty)
     assert (out.object_id, out.band, out.label, out.meta, len(out)) == ("e", "mixed", "RRab", {"m": 1}, 0)
     assert "band" not in out.aux and "x" in out.aux
+
+
+def test_unusable_points_inside_the_overlap_cannot_move_the_offset():
+    """Most V points in the overlap are junk (errors of 5 mag, magnitudes 3 mag off): the offset is
+    measured on the usable points only, so it stays g - V = -0.5 mag."""
+    t_g = np.arange(0.0, 100.0)
+    t_v = np.arange(0.25, 100.0)
+    t_bad = np.repeat(np.arange(0.5, 100.0), 3)
+    times = np.concatenate([t_g, t_v, t_bad])
+    mags = np.concatenate([np.full(t_g.size, 10.0), np.full(t_v.size, 10.5), np.full(t_bad.size, 13.5)])
+    errs = np.concatenate([np.full(t_g.size + t_v.size, 0.02), np.full(t_bad.size, 5.0)])
+    bands = np.array(["g"] * t_g.size + ["V"] * (t_v.size + t_bad.size))
+    lc = LightCurve("s", times, mags, errs, "mixed", aux={"band": bands})
+    assert merge_bands(lc).meta["era_offset_mag"] == pytest.approx(-0.5)

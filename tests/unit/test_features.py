@@ -114,3 +114,18 @@ def test_distribution_features_against_independent_formulas():
     flat = dict(stats_features(SimpleNamespace(mags=np.full(50, 12.0))))
     assert flat["skew"] == flat["kurtosis"] == flat["beyond1std"] == flat["von_neumann_eta"] == flat["std_ratio"] == 0.0
     assert flat["log10_amplitude"] == pytest.approx(-6.0)               # the amplitude floor (1e-6 mag)
+
+
+def test_the_absolute_magnitude_is_the_intensity_mean_minus_the_distance_modulus():
+    """A star alternating between 10 and 12 mag at 100 pc: the intensity mean is
+    10 - 2.5 log10((1 + 10**-0.8) / 2) = 10.6425 mag (the arithmetic mean would be 11), so
+    M = 10.6425 - 5 log10(100 / 10) = 5.6425."""
+    from types import SimpleNamespace
+
+    from varstream.lightcurve.features import absolute_features
+
+    inputs = SimpleNamespace(mags=np.array([10.0, 12.0] * 20), errors=np.full(40, 0.01),
+                             distance=Distance(100.0, 1.0, "test"))
+    values = dict(absolute_features(inputs))
+    assert values["abs_mag"] == pytest.approx(10.0 - 2.5 * np.log10((1 + 10 ** -0.8) / 2) - 5.0, abs=1e-9)
+    assert values["has_distance"] == 1.0 and values["abs_mag_err"] > 0

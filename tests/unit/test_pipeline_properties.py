@@ -1,5 +1,6 @@
 """Property-based: over random curves the pipeline either raises its documented error or returns
-finite features (NaN only for the absolute magnitude, and only without a distance)."""
+finite features (NaN only for the absolute magnitude, and only without a distance) — and a curve
+with plenty of usable, varying points is always featurised."""
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -7,6 +8,7 @@ from hypothesis import strategies as st
 
 from varstream.lightcurve import LightCurve, LightCurveError, featurise
 from varstream.lightcurve.features import OPTIONAL_NAMES
+from varstream.lightcurve.sanitize import SanitizeConfig, usable_points
 
 special = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.1, 1e6])
 
@@ -30,16 +32,22 @@ def raw_curves(draw):
         if n and k:
             arr[rng.integers(0, n, k)] = draw(special)
     meta = draw(st.sampled_from([{}, {"parallax_mas": 3.0, "parallax_error_mas": 0.1}, {"parallax_mas": np.nan}]))
-    return LightCurve(f"random-{seed}", t, m, e, "V", meta=meta)
+    return LightCurve(f"random-{seed}", t, m, e, "V", meta=meta), style
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(raw_curves())
-def test_pipeline_raises_only_its_error_and_never_returns_silent_nan(lc):
+def test_pipeline_raises_only_its_error_and_never_returns_silent_nan(drawn):
+    lc, style = drawn
+    usable = usable_points(lc.times, lc.mags, lc.errors, SanitizeConfig())
+    times = np.unique(lc.times[usable])
+    varying = style in ("sine", "noise") and times.size and np.ptp(lc.mags[usable]) > 0.1
+    plenty = varying and times.size >= 40 and np.ptp(times) >= 30.0
     try:
         result = featurise(lc)
     except LightCurveError as err:
         assert err.object_id == lc.object_id and str(err).startswith(f"star {lc.object_id}: ")
+        assert not plenty, f"{times.size} usable points over {np.ptp(times):.0f} d, yet: {err}"
         return
     values = result.features.as_dict()
     for name, value in values.items():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from varstream.lightcurve.pipeline import PipelineConfig
 from varstream.lightcurve.sanitize import SanitizeConfig
 from varstream.stream.app import StreamApp
 from varstream.stream.classify import StreamClassifier
-from varstream.stream.codec import decode, encode
+from varstream.stream.codec import encode
 from varstream.stream.delivery import Delivery, DeliveryError
 from varstream.stream.effects import InputRecord
 from varstream.stream.formats import AlertReader

@@ -1,9 +1,5 @@
 """Alert decoding and checking, framing, key partitioning and Kafka settings: pure functions."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-
 import pytest
 
 from varstream.stream.codec import DecodeError, decode, encode
@@ -67,49 +63,25 @@ def test_kafka_settings_pass_through():
         parse_kafka_options(["nonsense"])
 
 
-class _FakeRegistry(BaseHTTPRequestHandler):
-    """The two Schema Registry calls varstream makes (a fake: unit test only)."""
-
-    schemas: list[str] = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if body["schema"] not in self.schemas:
-            self.schemas.append(body["schema"])
-        self._reply({"id": self.schemas.index(body["schema"]) + 1})
-
-    def do_GET(self):
-        sid = int(self.path.rsplit("/", 1)[1])
-        if 1 <= sid <= len(self.schemas):
-            self._reply({"schema": self.schemas[sid - 1]})
-        else:
-            self.send_response(404)
-            self.end_headers()
-
-    def _reply(self, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_confluent_wire_format_round_trips_through_a_registry():
-    server = HTTPServer(("127.0.0.1", 0), _FakeRegistry)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        wire = WireFormat(f"http://127.0.0.1:{server.server_address[1]}")
+    from tests.fake_registry import FakeRegistry
+    from varstream.stream.wire import RegistryError
+
+    with FakeRegistry() as registry:
+        wire = WireFormat(registry.url)
         raw = wire.encode("alert", ALERT, "alerts")
-        assert raw[0] == 0 and int.from_bytes(raw[1:5], "big") == 1
+        assert raw[0] == 0 and int.from_bytes(raw[1:5], "big") == 1 and registry.subjects == {"alerts-value": [1]}
         assert wire.decode("alert", raw) == ALERT
+        assert WireFormat(registry.url).decode("alert", raw) == ALERT          # a reader with an empty cache
         with pytest.raises(DecodeError) as err:
             wire.decode("alert", encode("alert", ALERT))           # schemaless bytes: no magic byte
         assert err.value.code == "bad_framing"
         with pytest.raises(DecodeError) as err:
             wire.decode("alert", b"\x00\x00\x00\x00\x63" + encode("alert", ALERT))
         assert err.value.code == "unknown_schema"
-    finally:
-        server.shutdown()
+        with pytest.raises(DecodeError) as err:
+            wire.decode("alert", b"\x00\x00\x00\x00\x01" + b"\xff" * 3)      # the alert schema, junk record
+        assert err.value.code == "schema_mismatch"
+        url = registry.url
+    with pytest.raises(RegistryError):                             # the registry is gone: not the message's fault
+        WireFormat(url).decode("alert", raw)

@@ -158,6 +158,9 @@ def test_policy_growth_staleness_and_pause():
         star.mark_changed(now=100.0 + 0.1 * (t - 200), ingest_ms=t, alert_id=str(t))
     assert policy.reason(star, 100.5) is None                  # 5 of 10 new points, fresh, still arriving
     assert policy.reason(star, 101.5) == "idle"                # alerts paused for a second
+    star.last_change = 100.5
+    assert policy.reason(star, 101.5) == "idle"                # exactly idle_s quiet: due
+    assert policy.reason(star, 101.25) is None                 # a quarter second short
     star.last_change = 109.9
     assert policy.reason(star, 110.0) == "stale"               # still arriving, but the oldest is 10 s old
     for t in range(205, 210):

@@ -16,11 +16,9 @@ Distances come, in order of preference, from
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Mapping
 
 import numpy as np
@@ -67,14 +65,10 @@ def parallax_quality(parallax_mas: float | None, parallax_error_mas: float | Non
     return corrected, parallax_error_mas
 
 
-def distance_from_parallax(parallax_mas: float, parallax_error_mas: float, ruwe: float | None = None,
-                           zero_point_mas: float = GAIA_DR3_ZERO_POINT_MAS) -> Distance | None:
-    """``d = 1000 / parallax`` pc with ``sigma_d = 1000 sigma_parallax / parallax**2``, if the cut passes."""
-    q = parallax_quality(parallax_mas, parallax_error_mas, ruwe, zero_point_mas)
-    if q is None:
-        return None
-    plx, eplx = q
-    return Distance(1000.0 / plx, 1000.0 * eplx / plx**2, "gaia_parallax")
+def parallax_distance(parallax_mas: float, parallax_error_mas: float) -> Distance:
+    """``d = 1000 / parallax`` pc with ``sigma_d = 1000 sigma_parallax / parallax**2`` (a parallax that
+    passed :func:`parallax_quality`, zero point applied)."""
+    return Distance(1000.0 / parallax_mas, 1000.0 * parallax_error_mas / parallax_mas**2, "gaia_parallax")
 
 
 def resolve_distance(meta: Mapping[str, Any]) -> Distance | None:
@@ -95,7 +89,7 @@ def resolve_distance(meta: Mapping[str, Any]) -> Distance | None:
             return Distance(dist, err, "catalogue")
         return None
     if plx is not None:
-        return Distance(1000.0 / plx[0], 1000.0 * plx[1] / plx[0] ** 2, "gaia_parallax")
+        return parallax_distance(*plx)
     return None
 
 
@@ -121,63 +115,3 @@ def intensity_mean_magnitude(mags: np.ndarray, errors: np.ndarray) -> tuple[floa
     sigma_mean = float(np.sqrt(np.sum(sigma_flux**2))) / flux.size
     mean_mag = ref - 2.5 * math.log10(mean_flux)
     return mean_mag, 2.5 / math.log(10.0) * sigma_mean / mean_flux
-
-
-class GaiaArchive:
-    """Gaia DR3 parallaxes by position, from the Gaia archive (astroquery), cached on disk.
-
-    Every answer, including "no source within the radius", is written to ``cache_dir`` as one JSON
-    file per position, so a star is queried once. When the archive cannot be reached the result is
-    None (distance missing) and a warning is logged; nothing is cached, so a later call retries.
-    """
-
-    def __init__(self, cache_dir: str | Path, radius_arcsec: float = 2.0, timeout_s: float = 30.0) -> None:
-        self.cache_dir = Path(cache_dir)
-        self.radius_arcsec = radius_arcsec
-        self.timeout_s = timeout_s
-
-    def _cache_path(self, ra_deg: float, dec_deg: float) -> Path:
-        return self.cache_dir / f"gaia_dr3_{ra_deg:.5f}_{dec_deg:+.5f}_{self.radius_arcsec:g}.json"
-
-    def _query(self, ra_deg: float, dec_deg: float) -> dict[str, Any]:
-        from astroquery.gaia import GaiaClass  # imported here: astroquery is slow to import
-
-        gaia = GaiaClass(show_server_messages=False)
-        adql = (
-            "SELECT TOP 1 source_id, parallax, parallax_error, ruwe, phot_g_mean_mag, "
-            f"DISTANCE(POINT({ra_deg}, {dec_deg}), POINT(ra, dec)) AS dist "
-            "FROM gaiadr3.gaia_source WHERE 1 = CONTAINS(POINT(ra, dec), "
-            f"CIRCLE({ra_deg}, {dec_deg}, {self.radius_arcsec / 3600.0})) ORDER BY dist ASC"
-        )
-        table = gaia.launch_job(adql).get_results()
-        if len(table) == 0:
-            return {"found": False}
-        row = table[0]
-
-        def val(name: str) -> float | None:
-            v = row[name]
-            return None if np.ma.is_masked(v) else float(v)
-
-        return {"found": True, "source_id": int(row["source_id"]), "parallax_mas": val("parallax"),
-                "parallax_error_mas": val("parallax_error"), "ruwe": val("ruwe")}
-
-    def lookup(self, ra_deg: float, dec_deg: float) -> dict[str, Any] | None:
-        """Gaia DR3 astrometry of the nearest source (keys as :func:`resolve_distance` reads), or None."""
-        path = self._cache_path(ra_deg, dec_deg)
-        if path.exists():
-            answer = json.loads(path.read_text())
-        else:
-            try:
-                answer = self._query(ra_deg, dec_deg)
-            except Exception as exc:  # network, TAP or parsing failure: the distance stays missing
-                log.warning("Gaia archive query at RA %.5f Dec %+.5f failed (%s: %s); distance missing",
-                            ra_deg, dec_deg, type(exc).__name__, exc)
-                return None
-            self.cache_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(answer))
-        return answer if answer.get("found") else None
-
-    def distance(self, ra_deg: float, dec_deg: float) -> Distance | None:
-        """Distance of the star at a position (degrees), or None when unknown or unreachable."""
-        answer = self.lookup(ra_deg, dec_deg)
-        return resolve_distance(answer) if answer else None

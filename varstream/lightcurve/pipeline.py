@@ -163,38 +163,60 @@ def feature_names() -> tuple[str, ...]:
     return FEATURE_NAMES
 
 
-def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(), report: CleaningReport | None = None,
-          hint: tuple[float, ...] | None = None) -> tuple[LightCurve, PeriodResult, CleaningReport]:
-    """Steps 1–5: the cleaned curve, its period and the cleaning report; ``hint``: candidate
-    frequencies (c/d) of an earlier search, to refine instead of searching the whole grid.
+def prepare(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
+            report: CleaningReport | None = None) -> tuple[LightCurve, CleaningReport]:
+    """Steps 0–2: one band, bad points and duplicates dropped, sorted, downsampled — everything
+    that needs no period.
 
     Raises:
         LightCurveError: too few usable points (see :func:`sanitize`).
     """
     report = report or CleaningReport(lc.object_id)
     lc = merge_bands(lc, config.sanitize)
-    report.band_offset_mag = lc.meta.get("era_offset_mag")
     dropped_bands = lc.meta.get("excluded_band_points") or 0
     cur, _ = sanitize(lc, config.sanitize, report)
     report.drop("other_band", dropped_bands)
-    cur = downsample(cur, config.bin_days, config.max_points, report)
-    if hint:
-        per = refine_period(cur.object_id, cur.times, cur.mags, cur.errors, hint, config.period)
-    else:
-        per = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)
-    residuals = phase_median_residuals(cur, per.period)
+    return downsample(cur, config.bin_days, config.max_points, report), report
+
+
+def clean_about(cur: LightCurve, period: float, config: PipelineConfig, report: CleaningReport) -> LightCurve:
+    """Steps 4–5 on a prepared curve: sigma clipping about the curve folded at ``period`` (days),
+    then GHKSS noise reduction of the phase-ordered magnitudes (the observed ones are kept in
+    ``aux[OBSERVED_MAGS]``).
+
+    Raises:
+        LightCurveError: too few points left after clipping.
+    """
+    residuals = phase_median_residuals(cur, period)
     cur = clip_outliers(cur, residuals, config.clip_sigma, config.max_clip_fraction, report)
     if len(cur) < config.sanitize.min_points:
-        raise LightCurveError(lc.object_id, f"only {len(cur)} points left after sigma clipping "
-                                            f"({report.dropped['sigma_clip']} clipped), need at least "
-                                            f"{config.sanitize.min_points}")
+        raise LightCurveError(cur.object_id, f"only {len(cur)} points left after sigma clipping "
+                                             f"({report.dropped['sigma_clip']} clipped), need at least "
+                                             f"{config.sanitize.min_points}")
     if config.ghkss:
-        order = np.argsort(phase(cur.times, per.period), kind="stable")
+        order = np.argsort(phase(cur.times, period), kind="stable")
         smoothed = np.empty_like(cur.mags)
         smoothed[order] = ghkss(cur.mags[order], config.ghkss_dim, config.ghkss_manifold_dim,
                                 config.ghkss_neighbours, config.ghkss_iterations, periodic=True)
         cur = cur.with_values(mags=smoothed, aux={**cur.aux, OBSERVED_MAGS: cur.mags})
-    return cur, per, report
+    return cur
+
+
+def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(), report: CleaningReport | None = None,
+          hint: tuple[float, ...] | None = None) -> tuple[LightCurve, PeriodResult, CleaningReport]:
+    """Steps 0–5: :func:`prepare`, the period search (step 3), :func:`clean_about`; returns the
+    cleaned curve, its period and the cleaning report. ``hint``: candidate frequencies (c/d) of an
+    earlier search, to refine instead of searching the whole grid.
+
+    Raises:
+        LightCurveError: too few usable points.
+    """
+    cur, report = prepare(lc, config, report)
+    if hint:
+        per = refine_period(cur.object_id, cur.times, cur.mags, cur.errors, hint, config.period)
+    else:
+        per = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)
+    return clean_about(cur, per.period, config, report), per, report
 
 
 def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(), distance: Distance | None = None,

@@ -24,7 +24,6 @@ class CleaningReport:
     n_input: int = 0
     dropped: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
-    band_offset_mag: float | None = None      # the g − V shift applied by merge_bands, if any
 
     def drop(self, reason: str, count: int) -> None:
         """Record ``count`` points removed for ``reason`` (zero counts are not recorded)."""

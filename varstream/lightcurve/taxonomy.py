@@ -24,6 +24,8 @@ class: the models can only call them an anomalous or type II Cepheid, a known li
 
 from __future__ import annotations
 
+import numpy as np
+
 CATALINA_TYPES: dict[int, str] = {
     1: "RRab",
     2: "RRc",
@@ -110,11 +112,26 @@ def family_of(label: str | None) -> str | None:
     return FAMILIES.get(name, FAMILIES.get(name.upper())) if name else None
 
 
-def family_probabilities(classes: list[str], probabilities) -> dict[str, float]:
-    """Class probabilities summed per family (classes without a family are left out)."""
-    out: dict[str, float] = {}
-    for c, p in zip(classes, probabilities):
+def families_of(classes: list[str]) -> list[str]:
+    """The families the classes belong to, in :data:`FAMILY_NAMES` order."""
+    present = {family_of(c) for c in classes}
+    return [f for f in FAMILY_NAMES if f in present]
+
+
+def family_probability_table(probabilities: np.ndarray, classes: list[str], families: list[str]) -> np.ndarray:
+    """Rows of class probabilities ``(n, len(classes))`` summed per family ``(n, len(families))``
+    (classes without a family, or of a family not listed, are left out)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    out = np.zeros((probabilities.shape[0], len(families)))
+    for j, c in enumerate(classes):
         fam = family_of(c)
-        if fam is not None:
-            out[fam] = out.get(fam, 0.0) + float(p)
+        if fam in families:
+            out[:, families.index(fam)] += probabilities[:, j]
     return out
+
+
+def family_probabilities(classes: list[str], probabilities) -> dict[str, float]:
+    """One row of class probabilities summed per family (classes without a family are left out)."""
+    families = families_of(classes)
+    row = family_probability_table(np.asarray(probabilities)[None, :], classes, families)[0]
+    return {f: float(p) for f, p in zip(families, row)}

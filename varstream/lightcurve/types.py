@@ -9,6 +9,9 @@ import numpy as np
 
 from varstream.lightcurve.errors import LightCurveError
 
+#: Days from the Julian Date to the Modified Julian Date: ``MJD = JD - JD_TO_MJD``.
+JD_TO_MJD = 2400000.5
+
 
 @dataclass(frozen=True, eq=False)
 class LightCurve:

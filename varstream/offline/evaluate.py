@@ -35,7 +35,7 @@ import numpy as np
 from varstream.inference import ENSEMBLE, Ensemble, load_classifier, load_models
 from varstream.lightcurve import PipelineConfig
 from varstream.lightcurve.loaders.dataset import Dataset, default_data_root, open_dataset
-from varstream.lightcurve.taxonomy import FAMILY_NAMES, family_of, model_class
+from varstream.lightcurve.taxonomy import families_of, family_of, family_probability_table, model_class
 from varstream.modelcard import ENSEMBLE_FILE
 from varstream.offline import emulate
 from varstream.offline.feature_cache import FeatureTable, cached_table, dataset_table, featurise_curves
@@ -45,20 +45,6 @@ log = logging.getLogger(__name__)
 
 #: Seed offset of the emulated test stars (the one ``varstream train`` reports with).
 EMULATED_TEST_SEED = 303
-
-
-def _families(classes: list[str]) -> list[str]:
-    present = {family_of(c) for c in classes}
-    return [f for f in FAMILY_NAMES if f in present]
-
-
-def _family_probs(probs: np.ndarray, classes: list[str], families: list[str]) -> np.ndarray:
-    out = np.zeros((probs.shape[0], len(families)))
-    for j, c in enumerate(classes):
-        fam = family_of(c)
-        if fam in families:
-            out[:, families.index(fam)] += probs[:, j]
-    return out
 
 
 class Scorer:
@@ -72,7 +58,7 @@ class Scorer:
         if (Path(models_dir) / ENSEMBLE_FILE).exists():
             self.classifiers[ENSEMBLE] = load_classifier(models_dir, ENSEMBLE)
         self.classes = next(iter(models.values())).card.classes
-        self.families = _families(self.classes)
+        self.families = families_of(self.classes)
 
     def probabilities(self, table: FeatureTable) -> dict[str, np.ndarray]:
         out = {}
@@ -98,7 +84,7 @@ class Scorer:
             if class_rows.any():
                 rep = classification_report(probs[class_rows], y_class, classes)
             if family_rows.any():
-                rep["family"] = classification_report(_family_probs(probs[family_rows], classes, families), y_family,
+                rep["family"] = classification_report(family_probability_table(probs[family_rows], classes, families), y_family,
                                                       families)
             result["models"][name] = rep
         return result

@@ -43,11 +43,11 @@ from typing import Any
 
 import fastavro
 
+from varstream.lightcurve.types import JD_TO_MJD
 from varstream.stream.codec import DecodeError
 from varstream.stream.wire import WireFormat
 
 FORMATS = ("varstream", "ztf", "lsst")
-JD_TO_MJD = 2400000.5
 #: Largest distance (arcsec) between a ZTF detection and its reference source for the total magnitude.
 ZTF_MAX_DISTNR = 1.4
 #: Lowest ZTF real/bogus score kept.

@@ -31,7 +31,7 @@ from varstream.lightcurve.sanitize import SanitizeConfig, count_problems, point_
 from varstream.lightcurve.types import LightCurve
 from varstream.stream.delivery import Delivery, DeliveryError
 from varstream.stream.formats import ZTF_REFERENCE_OFFSET, AlertWriter
-from varstream.stream.kafka import KafkaConfig
+from varstream.stream.kafka import KafkaConfig, Topics
 from varstream.stream.state import CATALOGUE_KEYS
 from varstream.stream.wire import WireFormat
 
@@ -96,7 +96,7 @@ def time_ordered(curves: list[LightCurve], limits: SanitizeConfig = SanitizeConf
     return heapq.merge(*per_star, key=lambda ma: ma[0])
 
 
-def replay(curves: list[LightCurve], kafka: KafkaConfig, topic: str = "alerts", speed: float = 0.0,
+def replay(curves: list[LightCurve], kafka: KafkaConfig, topic: str = Topics.alerts, speed: float = 0.0,
            rate: float = 0.0, wire: WireFormat | None = None, progress: bool = True,
            stop=None, report: ReplayReport | None = None, fmt: str = "varstream") -> ReplayReport:
     """Produce every curve's alerts to ``topic`` (see the module notes) in the alert format ``fmt``

@@ -59,10 +59,6 @@ class Observation:
         return fingerprint(self.mjd, self.mag, self.mag_err, self.band)
 
 
-def fingerprint(self) -> int:
-        return fingerprint(self.mjd, self.mag, self.mag_err, self.band)
-
-
 def fingerprint(mjd: float, mag: float, mag_err: float, band: str) -> int:
     """A 63-bit hash of one point's photometry (time, band, magnitude, error), stable across processes."""
     raw = struct.pack("<ddd", mjd, mag, mag_err) + band.encode()

@@ -13,7 +13,7 @@ A restart then reads only the changelog's tail past the checkpoint (seconds, wha
 of stars), and memory holds only the stars being changed or classified: :meth:`PartitionStore.commit`
 writes the changed stars and evicts every star that is not waiting. Without a state directory
 (``--state-dir memory``) the same store keeps its records in a dict and every assignment replays
-the whole changelog partition, as before.
+the whole changelog partition.
 """
 
 from __future__ import annotations

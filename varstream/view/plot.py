@@ -5,8 +5,8 @@ Three panels in one PNG (matplotlib, no display needed):
 1. the raw light curve — magnitude (axis inverted: brighter up) against time, each band in its
    own colour, points the pipeline does not use (non-finite, non-positive or huge errors, absurd
    values, duplicates, sigma-clipped outliers) marked with crosses;
-2. the cleaned curve folded at the period the features used, with the SuperSmoother model of the
-   fold (two cycles shown);
+2. the cleaned curve folded at the period of the latest classification (no period search of its
+   own), with the SuperSmoother model of the fold (two cycles shown);
 3. class probabilities against the number of observations, one line per class that ever reached
    ``min_probability`` (10 %), and the family probabilities as dashed lines.
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from varstream.lightcurve import LightCurve, LightCurveError, PipelineConfig, featurise
 from varstream.lightcurve.clean import folded_model, phase
-from varstream.lightcurve.pipeline import clean
+from varstream.lightcurve.pipeline import clean_about, prepare
 from varstream.lightcurve.sanitize import point_problems
 from varstream.lightcurve.taxonomy import FAMILY_NAMES, family_probabilities
 
@@ -35,10 +35,12 @@ BAND_COLOURS = {"V": "tab:green", "g": "tab:blue", "G": "tab:gray", "r": "tab:re
 
 @dataclass
 class HistoryPoint:
-    """One classification: observations it covered and every class probability (0..1)."""
+    """One classification: observations it covered, every class probability (0..1) and the period
+    it used (days; None if unknown)."""
 
     n_observations: int
     probabilities: dict[str, float]
+    period_days: float | None = None
 
 
 @dataclass
@@ -63,12 +65,18 @@ class StarView:
 
 def star_view(lc: LightCurve, history: list[HistoryPoint], config: PipelineConfig = PipelineConfig(),
               title: str = "") -> StarView:
-    """The view of a raw curve (per-point bands in ``aux["band"]`` or one band) and its history."""
+    """The view of a raw curve (per-point bands in ``aux["band"]`` or one band) and its history; the
+    fold uses the period of the latest classification in ``history``."""
     bands = np.asarray(lc.aux["band"]).astype(str) if "band" in lc.aux else np.full(len(lc), lc.band)
     view = StarView(lc.object_id, lc.times, lc.mags, lc.errors, bands,
                     point_problems(lc.times, lc.mags, lc.errors, config.sanitize) == 0, history=history, title=title)
+    period = next((h.period_days for h in reversed(history) if h.period_days), None)
     try:
-        cur, per, report = clean(lc, config)
+        cur, report = prepare(lc, config)
+        if period is None:
+            view.note = "no classification with a period yet"
+            return view
+        cur = clean_about(cur, period, config, report)
     except LightCurveError as exc:
         view.note = exc.reason
         return view
@@ -76,9 +84,9 @@ def star_view(lc: LightCurve, history: list[HistoryPoint], config: PipelineConfi
         view.used &= np.isin(lc.times, cur.times)            # duplicates, other bands, sigma-clipped
     else:
         view.note = f"curve binned to {len(cur)} points for the period search and features"
-    model = folded_model(cur, per.period)
-    view.period = per.period
-    view.fold_phase, view.fold_mags = phase(cur.times, per.period), cur.mags
+    model = folded_model(cur, period)
+    view.period = period
+    view.fold_phase, view.fold_mags = phase(cur.times, period), cur.mags
     view.model_grid, view.model_values = model.grid, model.values
     return view
 
@@ -97,14 +105,14 @@ def prefix_history(lc: LightCurve, classifier, steps: int = 16, first: int = 20,
         except LightCurveError:
             continue
         probs = classifier.predict_proba(f.features.values[None, :], f.sequence[None], np.array([f.n_points]))[0]
-        out.append(HistoryPoint(size, dict(zip(classifier.classes, (float(p) for p in probs)))))
+        out.append(HistoryPoint(size, dict(zip(classifier.classes, (float(p) for p in probs))), f.period.period))
     return out
 
 
 def history_from_records(records: list[dict]) -> list[HistoryPoint]:
     """The history of classification records (``schemas/classification.avsc``), oldest first."""
-    return [HistoryPoint(r["n_observations"], {p["label"]: p["probability"] for p in r["probabilities"]})
-            for r in records]
+    return [HistoryPoint(r["n_observations"], {p["label"]: p["probability"] for p in r["probabilities"]},
+                         r["period_days"]) for r in records]
 
 
 def render(view: StarView, min_probability: float = 0.1):

@@ -32,13 +32,12 @@ from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.loaders.archive import count_members, iter_members
 from varstream.lightcurve.loaders.text import parse_columns
 from varstream.lightcurve.taxonomy import normalise_label
-from varstream.lightcurve.types import LightCurve
+from varstream.lightcurve.types import JD_TO_MJD, LightCurve
 
 log = logging.getLogger(__name__)
 
 CATALOGUE = "catalogue_gaia_dr3.csv"
 ARCHIVE = "skypatrol_lightcurves.tar.gz"
-JD_TO_MJD = 2400000.5
 #: First g-band data (new units, late 2017), JD.
 G_START_JD = 2458000.0
 #: Last V-band data (original units switched to g around Dec 2018), JD.
