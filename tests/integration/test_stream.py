@@ -114,7 +114,8 @@ def test_replayed_stars_get_the_offline_classification(broker, curves, offline, 
     out = subprocess.run([sys.executable, "-m", "varstream", "tail", "--bootstrap", broker.bootstrap, "--topic",
                           topics.classifications, "--from-beginning", "--count", "3", "--seconds", "60"],
                          capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0 and len(out.stdout.splitlines()) >= 4 and "class" in out.stdout.splitlines()[0]
+    lines = out.stdout.splitlines()
+    assert out.returncode == 0 and "class" in lines[0] and len(lines) == 1 + 3, out.stdout   # exactly 3 rows
 
 
 def test_two_consumers_split_the_partitions(broker, spread, tmp_path):

@@ -85,3 +85,26 @@ def test_confluent_wire_format_round_trips_through_a_registry():
         url = registry.url
     with pytest.raises(RegistryError):                             # the registry is gone: not the message's fault
         WireFormat(url).decode("alert", raw)
+
+
+def test_pass_through_settings_cannot_switch_off_what_delivery_depends_on(monkeypatch, caplog):
+    """VARSTREAM_KAFKA_* and --kafka pass through, but not over a protected setting varstream sets
+    (auto-commit would commit before the output is delivered; another partitioner would hide a
+    star's history): the ignored value is named in a warning."""
+    from varstream.stream.kafka import PROTECTED, KafkaConfig
+    monkeypatch.setenv("VARSTREAM_KAFKA_ENABLE_AUTO_COMMIT", "true")
+    monkeypatch.setenv("VARSTREAM_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    kafka = KafkaConfig("127.0.0.1:9092", {"partitioner": "consistent", "acks": "1", "linger.ms": "50"})
+    with caplog.at_level("WARNING", logger="varstream.stream.kafka"):
+        consumer = kafka.client(**{"group.id": "g", "enable.auto.commit": False})
+        producer = kafka.producer()
+    assert consumer["enable.auto.commit"] is False and consumer["security.protocol"] == "SASL_SSL"
+    assert producer["partitioner"] == "murmur2_random" and producer["acks"] == "all" and producer["linger.ms"] == "50"
+    assert producer["enable.idempotence"] is True
+    warned = caplog.text
+    assert "enable.auto.commit=true ignored" in warned and "partitioner=consistent ignored" in warned
+    assert "acks=1 ignored" in warned
+    assert {"enable.auto.commit", "enable.idempotence", "acks", "partitioner", "isolation.level", "group.id"} <= PROTECTED
+    # a protected key varstream does not set passes through (e.g. a reader's isolation level)
+    assert kafka.client(**{"group.id": "t"}).get("isolation.level") is None
+    assert KafkaConfig("b", {"isolation.level": "read_committed"}).client()["isolation.level"] == "read_committed"

@@ -21,12 +21,16 @@ def add_kafka_args(p: argparse.ArgumentParser) -> None:
                         "delivery guarantees depend on (enable.auto.commit, acks, partitioner, ...) are kept")
     p.add_argument("--schema-registry", metavar="URL",
                    help="Confluent Schema Registry URL: use its wire format (default: schemaless Avro)")
+    p.add_argument("--registry-option", action="append", metavar="KEY=VALUE",
+                   help="schema registry client setting, e.g. basic.auth.user.info=USER:SECRET or "
+                        "ssl.ca.location=/ca.pem (repeatable)")
 
 
 def kafka_from_args(args: argparse.Namespace) -> tuple[KafkaConfig, WireFormat]:
     """The cluster settings and the message framing the options name (exits on a malformed option)."""
     try:
         extra = parse_kafka_options(args.kafka)
+        registry = parse_kafka_options(args.registry_option, "--registry-option")
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
-    return KafkaConfig(args.bootstrap, extra), WireFormat(args.schema_registry)
+    return KafkaConfig(args.bootstrap, extra), WireFormat(args.schema_registry, registry)

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from varstream.inference import ENSEMBLE, Ensemble, load_classifier, load_models
+from varstream.inference import ENSEMBLE, Ensemble, ModelIntegrityError, load_classifier, load_models
 from varstream.lightcurve import PipelineConfig
 from varstream.lightcurve.loaders.dataset import Dataset, default_data_root, open_dataset
 from varstream.lightcurve.taxonomy import families_of, family_of, family_probability_table, model_class
@@ -59,6 +59,11 @@ class Scorer:
             self.classifiers[ENSEMBLE] = load_classifier(models_dir, ENSEMBLE)
         self.classes = next(iter(models.values())).card.classes
         self.families = families_of(self.classes)
+        pipelines = {m.pipeline for m in models.values()}
+        if len(pipelines) != 1:
+            raise ModelIntegrityError(f"{models_dir}: the models were trained with different pipeline settings")
+        #: the pipeline settings every model was trained with: the curves are featurised with them
+        self.pipeline = pipelines.pop()
 
     def probabilities(self, table: FeatureTable) -> dict[str, np.ndarray]:
         out = {}
@@ -102,21 +107,22 @@ def _scoped_rows(table: FeatureTable, models_dir: Path, data_hash: str) -> tuple
 
 
 def _prefix_table(dataset: Dataset, data_hash: str, curves: list, n: int, jobs: int,
-                  cache_dir: Path | None) -> FeatureTable:
+                  cache_dir: Path | None, pipeline: PipelineConfig) -> FeatureTable:
     long_enough = [lc for lc in curves if len(lc) >= n]
     items = [emulate.Emulation(lc, None, n, 0) for lc in long_enough]
-    key = f"{data_hash}|prefix|{n}|{sorted(lc.object_id for lc in long_enough)}"
+    key = f"{data_hash}|prefix|{n}|{sorted(lc.object_id for lc in long_enough)}|{pipeline}"
     return cached_table(cache_dir, f"{dataset.name}-prefix{n}", key,
-                        lambda: featurise_curves(items, PipelineConfig(), jobs, len(items), f"prefix {n}"))
+                        lambda: featurise_curves(items, pipeline, jobs, len(items), f"prefix {n}"))
 
 
-def _emulated_table(dataset: Dataset, data_hash: str, curves: list, jobs: int, cache_dir: Path | None) -> FeatureTable:
+def _emulated_table(dataset: Dataset, data_hash: str, curves: list, jobs: int, cache_dir: Path | None,
+                    pipeline: PipelineConfig) -> FeatureTable:
     from varstream.offline.prepare import emulated_table
     from varstream.offline.train_config import TrainConfig
 
     surveys = emulate.default_surveys(default_data_root())
     return emulated_table(dataset, data_hash, "test", curves, surveys, 1, 1, TrainConfig().seed + EMULATED_TEST_SEED,
-                          None, jobs, cache_dir)
+                          None, jobs, cache_dir, pipeline)
 
 
 def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path, cache_dir: Path | None = None,
@@ -127,7 +133,7 @@ def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path, c
     ``<out stem>_prefixes.png``) beside it."""
     scorer = Scorer(models_dir)
     dataset = open_dataset(dataset_dir)
-    table, data_hash = dataset_table(dataset, cache_dir, jobs or None, limit=limit)
+    table, data_hash = dataset_table(dataset, cache_dir, jobs or None, scorer.pipeline, limit=limit)
     rows, scope = _scoped_rows(table, Path(models_dir), data_hash)
     family_only = dataset.family_labels
     labels = [str(table.labels[i]) for i in rows]
@@ -158,13 +164,14 @@ def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path, c
     curves = list(dataset.iter_lightcurves(ids=set(sub.object_ids.tolist()))) if needs_curves else []
     by_id = {lc.object_id: lc for lc in curves}
     if emulated and scope == "held-out test split":
-        em = _emulated_table(dataset, data_hash, [by_id[i] for i in sub.object_ids if i in by_id], jobs or 1, cache_dir)
+        em = _emulated_table(dataset, data_hash, [by_id[i] for i in sub.object_ids if i in by_id], jobs or 1, cache_dir,
+                             scorer.pipeline)
         report["emulated"] = _summary(scorer.score(em, [str(x) for x in em.labels], family_only))
     if prefixes:
         report["prefixes"] = {}
         for n in prefixes:
             pt = _prefix_table(dataset, data_hash, [by_id[i] for i in sub.object_ids if i in by_id], n, jobs or 1,
-                               cache_dir)
+                               cache_dir, scorer.pipeline)
             pt = pt.subset(np.flatnonzero(pt.ok))
             report["prefixes"][str(n)] = _summary(scorer.score(pt, [str(x) for x in pt.labels], family_only))
         report["prefixes_png"] = str(plot_prefixes(report["prefixes"], out.with_name(f"{out.stem}_prefixes.png"),

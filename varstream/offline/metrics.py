@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
+from varstream.inference import ENSEMBLE
+
 
 def expected_calibration_error(probs: np.ndarray, y: np.ndarray, bins: int = 15) -> tuple[float, list[dict]]:
     """Top-label ECE and the reliability table (per bin: mean confidence, accuracy, count)."""
@@ -133,7 +135,7 @@ def plot_prefixes(prefixes: dict[str, Any], path: Path, level: str = "class") ->
             row = prefixes[n]["models"].get(m, {})
             ys.append(row.get("macro_f1") if level == "class" else row.get("family", {}).get("macro_f1"))
         ax.plot([int(n) for n in ns], [np.nan if y is None else y for y in ys], "o-",
-                lw=2.5 if m == "ensemble" else 1.2, label=m)
+                lw=2.5 if m == ENSEMBLE else 1.2, label=m)
     ax.set_xscale("log")
     ax.set_xlabel("observations (the first N of each curve)")
     ax.set_ylabel(f"macro F1 ({level}es)" if level == "class" else "macro F1 (families)")

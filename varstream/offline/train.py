@@ -23,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from varstream import __version__
-from varstream.inference import load_classifier
+from varstream.inference import ENSEMBLE, load_classifier
 from varstream.lightcurve import FEATURE_VERSION
 from varstream.lightcurve.loaders.dataset import open_dataset
 from varstream.modelcard import EnsembleCard, ModelCard, sha256_file
@@ -245,7 +245,7 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
         ensemble = load_classifier(out)
         test = prep.test
         ens = classification_report(ensemble.predict_proba(test.X, test.seq, test.n_points), prep.y_test, classes)
-        report["models"]["ensemble"] = {"members": card.members, "weights": card.weights,
+        report["models"][ENSEMBLE] = {"members": card.members, "weights": card.weights,
                                         "temperatures": card.temperatures, "macro_f1": ens["macro_f1"],
                                         "balanced_accuracy": ens["balanced_accuracy"], "ece": ens["ece"]}
 

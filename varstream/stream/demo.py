@@ -129,26 +129,9 @@ def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, 
         thread = threading.Thread(target=do_replay, name="replay", daemon=True)
         thread.start()
         out(HEADER)
-        deadline = time.time() + timeout_s
-        next_status = time.time() + 10
         try:
-            while time.time() < deadline:
-                for rec, received in collector.poll(0.5):
-                    out(format_row(rec, received))
-                if time.time() >= next_status:
-                    next_status += 10
-                    out(f"demo: {sending.n_alerts:,} of {sending.total:,} alerts replayed; "
-                        f"{len(collector.records):,} classifications of {len(collector.latest)} stars so far")
-                if "error" in box:
-                    raise box["error"]
-                dead = [p for p in procs if not p.alive]
-                if dead:
-                    raise RuntimeError(f"a classifier process exited with code {dead[0].proc.returncode}")
-                report = box.get("report")
-                if report is not None and collector.done(report.observations):
-                    result.complete = True
-                    break
-            else:
+            result.complete = _follow(collector, procs, box, sending, time.time() + timeout_s, out)
+            if not result.complete:
                 out(f"demo: timed out after {timeout_s:.0f} s")
         finally:
             stop.set()
@@ -162,6 +145,39 @@ def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, 
     result.latest = collector.latest
     result.n_classifications = len(collector.records)
     result.latencies = [(r - rec["first_ingest_time"]) / 1000 for rec, r in zip(collector.records, collector.received_ms)]
+    _report(result, curves, codes, out)
+    return result
+
+
+def _follow(collector: Collector, procs: list[ServeProcess], box: dict, sending: ReplayReport, deadline: float,
+            out) -> bool:
+    """Print classifications as they arrive (and a status line every 10 s) until every replayed
+    star's final classification is in (True) or ``deadline`` (wall seconds) passes (False).
+
+    Raises:
+        RuntimeError: a classifier process died, or the replay failed.
+    """
+    next_status = time.time() + 10
+    while time.time() < deadline:
+        for rec, received in collector.poll(0.5):
+            out(format_row(rec, received))
+        if time.time() >= next_status:
+            next_status += 10
+            out(f"demo: {sending.n_alerts:,} of {sending.total:,} alerts replayed; "
+                f"{len(collector.records):,} classifications of {len(collector.latest)} stars so far")
+        if "error" in box:
+            raise box["error"]
+        dead = [p for p in procs if not p.alive]
+        if dead:
+            raise RuntimeError(f"a classifier process exited with code {dead[0].proc.returncode}")
+        report = box.get("report")
+        if report is not None and collector.done(report.observations):
+            return True
+    return False
+
+
+def _report(result: DemoResult, curves: list, codes: list[int], out) -> None:
+    """The demo's closing lines: what was replayed, the final classes, agreement with the catalogue."""
     if result.replay is not None:
         r = result.replay
         out(f"demo: replayed {r.n_alerts} alerts of {len(r.sent)} stars in {r.seconds:.1f} s "
@@ -173,4 +189,3 @@ def run_demo(dataset: str | Path, stars: int | None = None, consumers: int = 2, 
     out("demo: final classes " + ", ".join(f"{k} {v}" for k, v in sorted(classes.items(), key=lambda kv: -kv[1])))
     result.agreement = Agreement.of(result.latest, {lc.object_id: lc.label for lc in curves})
     out(result.agreement.line())
-    return result

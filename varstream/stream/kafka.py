@@ -43,13 +43,13 @@ def kafka_settings_from_env(environ: dict[str, str] | None = None) -> dict[str, 
             if k.startswith(ENV_PREFIX) and len(k) > len(ENV_PREFIX)}
 
 
-def parse_kafka_options(options: list[str] | None) -> dict[str, str]:
-    """``["KEY=VALUE", ...]`` as a dict; raises ValueError naming a malformed option."""
+def parse_kafka_options(options: list[str] | None, flag: str = "--kafka") -> dict[str, str]:
+    """``["KEY=VALUE", ...]`` as a dict; raises ValueError naming a malformed ``flag`` option."""
     out = {}
     for opt in options or []:
         key, sep, value = opt.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--kafka option {opt!r} is not KEY=VALUE")
+            raise ValueError(f"{flag} option {opt!r} is not KEY=VALUE")
         out[key.strip()] = value
     return out
 

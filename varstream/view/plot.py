@@ -121,7 +121,6 @@ def render(view: StarView, min_probability: float = 0.1):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import matplotlib.ticker
 
     fig, (ax_lc, ax_fold, ax_prob) = plt.subplots(3, 1, figsize=(9, 10.5), gridspec_kw={"height_ratios": [1, 1, 1]})
     ok = np.isfinite(view.times) & np.isfinite(view.mags)
@@ -153,14 +152,25 @@ def render(view: StarView, min_probability: float = 0.1):
                      transform=ax_fold.transAxes)
         ax_fold.set_axis_off()
 
-    if view.history:
-        n = np.array([h.n_observations for h in view.history])
-        classes = sorted({c for h in view.history for c in h.probabilities})
+    _probability_panel(ax_prob, view.history, min_probability)
+    fig.tight_layout()
+    return fig
+
+
+
+
+def _probability_panel(ax_prob, history: list[HistoryPoint], min_probability: float) -> None:
+    """Panel 3: class probabilities (lines) and family probabilities (dashed) against observations."""
+    import matplotlib.ticker
+
+    if history:
+        n = np.array([h.n_observations for h in history])
+        classes = sorted({c for h in history for c in h.probabilities})
         for c in classes:
-            p = np.array([h.probabilities.get(c, 0.0) for h in view.history])
+            p = np.array([h.probabilities.get(c, 0.0) for h in history])
             if p.max() >= min_probability:
                 ax_prob.plot(n, p, "o-", ms=3, label=c)
-        fams = [family_probabilities(list(h.probabilities), list(h.probabilities.values())) for h in view.history]
+        fams = [family_probabilities(list(h.probabilities), list(h.probabilities.values())) for h in history]
         for fam in FAMILY_NAMES:
             p = np.array([f.get(fam, 0.0) for f in fams])
             if p.max() >= min_probability:
@@ -177,8 +187,6 @@ def render(view: StarView, min_probability: float = 0.1):
     else:
         ax_prob.text(0.5, 0.5, "no classifications yet", ha="center", va="center", transform=ax_prob.transAxes)
         ax_prob.set_axis_off()
-    fig.tight_layout()
-    return fig
 
 
 def save(view: StarView, path: str | Path) -> Path:
