@@ -33,8 +33,6 @@ PROTECTED = frozenset({"enable.auto.commit", "enable.auto.offset.store", "enable
 #: 0.47 s → 0.31 s); 20 ms costs an idle consumer 50 small fetches a second.
 FETCH_WAIT_MAX_MS = 20
 
-_warned: set[tuple[str, str]] = set()
-
 
 def kafka_settings_from_env(environ: dict[str, str] | None = None) -> dict[str, str]:
     """librdkafka settings from ``VARSTREAM_KAFKA_*`` variables (see the module notes)."""
@@ -82,8 +80,7 @@ class KafkaConfig:
         conf = {"bootstrap.servers": self.bootstrap, **settings}
         for key, value in {**kafka_settings_from_env(), **self.extra}.items():
             if key in PROTECTED and key in settings:
-                if str(value).lower() != str(settings[key]).lower() and (key, value) not in _warned:
-                    _warned.add((key, value))
+                if str(value).lower() != str(settings[key]).lower():
                     log.warning("Kafka setting %s=%s ignored: varstream sets %s=%s, which its delivery "
                                 "guarantees depend on", key, value, key, settings[key])
                 continue
