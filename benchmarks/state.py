@@ -42,8 +42,8 @@ from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics, partition
 from tests.metrics_text import metric_value  # noqa: E402
 from varstream.stream.serve_process import ServeProcess  # noqa: E402
 from varstream.stream.restore import EPOCH_KEY  # noqa: E402
+from varstream.lightcurve.bands import SURVEY_BANDS as BANDS  # noqa: E402
 from varstream.stream.state import (  # noqa: E402
-    BANDS,
     Classified,
     Observation,
     StarState,

@@ -45,7 +45,8 @@ from varstream.stream.kafka import KafkaConfig, Topics, ensure_topics, partition
 from tests.metrics_text import metric_value  # noqa: E402
 from varstream.stream.serve_process import ServeProcess  # noqa: E402
 from varstream.stream.restore import EPOCH_KEY  # noqa: E402
-from varstream.stream.state import BANDS, Classified, StarState, fingerprint  # noqa: E402
+from varstream.lightcurve.bands import SURVEY_BANDS as BANDS  # noqa: E402
+from varstream.stream.state import Classified, StarState, fingerprint  # noqa: E402
 from varstream.stream.store import Checkpoint, PartitionStore, RocksBackend  # noqa: E402
 from varstream.stream.tail import ClassificationReader  # noqa: E402
 
