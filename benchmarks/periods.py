@@ -46,9 +46,10 @@ def _within(p: float, known: float, tol: float, multiples=(1.0, 0.5, 2.0)) -> bo
 
 
 def _daily(p: float, known: float) -> bool:
-    """The period is within 0.5 % of a daily alias and the catalogue period is not."""
-    return any(abs(p / a - 1) < 0.005 for a in DAILY_ALIASES) and not any(abs(known / a - 1) < 0.005
-                                                                         for a in DAILY_ALIASES)
+    """The period is within 0.5 % of a daily alias and the catalogue period is not (nor is it within
+    1 % of the catalogue's P, P/2 or 2P)."""
+    near = any(abs(p / a - 1) < 0.005 for a in DAILY_ALIASES)
+    return near and not any(abs(known / a - 1) < 0.005 for a in DAILY_ALIASES) and not _within(p, known, 0.01)
 
 
 def _one(lc) -> tuple[str, str, float, float | None, bool | None]:
@@ -70,7 +71,8 @@ def _fast_agrees(lc, full_period: float) -> bool | None:
         k = int(0.9 * len(cur))
         early = find_period(cur.object_id, cur.times[:k], cur.mags[:k], cur.errors[:k], config.period)
         full = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)
-        fast = refine_period(cur.object_id, cur.times, cur.mags, cur.errors, early.candidates, config.period)
+        fast = refine_period(cur.object_id, cur.times, cur.mags, cur.errors, early.candidates, config.period,
+                             early.window)
     except LightCurveError:
         return None
     return abs(fast.period / full.period - 1) < 1e-9

@@ -79,7 +79,8 @@ def star_state(lc, n: int, partition: int, classifier: StreamClassifier) -> Star
     try:
         f = featurise(star.lightcurve(), classifier.config)
         star.mark_classified(Classified(star.digest, n, "", 1_700_000_000_000, f.period.candidates, n,
-                                        float(f.period.explained), True, float(f.period.period)))
+                                        float(f.period.explained), True, float(f.period.period),
+                                        f.period.window))
     except LightCurveError:
         star.mark_classified(Classified(star.digest, n, "", 1_700_000_000_000))
     return star

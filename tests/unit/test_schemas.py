@@ -35,7 +35,7 @@ EXAMPLES = {
                    "catalogue_json": None, "epoch": None,
                    "classified": {"digest": 5, "n_observations": 3, "predicted_class": "EW", "publish_time": 1,
                                   "candidates": [2.5, 1.25], "full_observations": 3, "full_explained": 0.9,
-                                  "exact": False, "period_days": 0.4}},
+                                  "exact": False, "period_days": 0.4, "window": [1.0, 1.0027]}},
 }
 
 

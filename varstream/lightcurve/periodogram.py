@@ -62,16 +62,19 @@ def _transform(t: np.ndarray, values: np.ndarray, fmin: float, df: float, n_mode
     return np.atleast_2d(out)
 
 
-def lomb_scargle(t: np.ndarray, y: np.ndarray, dy: np.ndarray, fmin: float, df: float, n: int) -> np.ndarray:
+def lomb_scargle(t: np.ndarray, y: np.ndarray, dy: np.ndarray, fmin: float, df: float, n: int,
+                 window: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Power (0..1, float64) at the ``n`` frequencies ``fmin + k df`` (cycles per day; times in days
-    — best relative to the first point, so single precision keeps them to ~1e-4 d)."""
+    — best relative to the first point, so single precision keeps them to ~1e-4 d). With
+    ``window``, also the spectral window ``|Σ w e^{iωt}|²`` (normalised weights, 0..1) at the same
+    frequencies: the ``C + i S`` transform the power already needs, so it costs nothing."""
     n_modes = int(np.ceil(n / GRID_QUANTUM)) * GRID_QUANTUM
     w = 1.0 / dy**2
     w = w / w.sum()
     yc = y - np.sum(w * y)
     yy = float(np.sum(w * yc**2))
     if yy <= 0:
-        return np.zeros(n)
+        return (np.zeros(n), np.zeros(n)) if window else np.zeros(n)
     first = _transform(t, np.stack([w * yc, w]), fmin, df, n_modes)[:, :n]
     second = _transform(2.0 * t, w[None, :], 2.0 * fmin, 2.0 * df, n_modes)[0, :n]
     yc_, ys_ = first[0].real, first[0].imag
@@ -83,5 +86,7 @@ def lomb_scargle(t: np.ndarray, y: np.ndarray, dy: np.ndarray, fmin: float, df: 
     det = cc * ss - csx * csx
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         power = (ss * yc_ * yc_ + cc * ys_ * ys_ - 2.0 * csx * yc_ * ys_) / (np.float32(yy) * det)
-    power = np.where(np.isfinite(power), power, 0.0)
-    return np.clip(power, 0.0, 1.0).astype(np.float64)
+    power = np.clip(np.where(np.isfinite(power), power, 0.0), 0.0, 1.0).astype(np.float64)
+    if window:
+        return power, np.clip((c * c + s * s).astype(np.float64), 0.0, 1.0)
+    return power

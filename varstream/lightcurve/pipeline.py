@@ -203,24 +203,26 @@ def clean_about(cur: LightCurve, period: float, config: PipelineConfig, report: 
 
 
 def clean(lc: LightCurve, config: PipelineConfig = PipelineConfig(), report: CleaningReport | None = None,
-          hint: tuple[float, ...] | None = None) -> tuple[LightCurve, PeriodResult, CleaningReport]:
+          hint: tuple[float, ...] | None = None,
+          window: tuple[float, ...] = ()) -> tuple[LightCurve, PeriodResult, CleaningReport]:
     """Steps 0–5: :func:`prepare`, the period search (step 3), :func:`clean_about`; returns the
     cleaned curve, its period and the cleaning report. ``hint``: candidate frequencies (c/d) of an
-    earlier search, to refine instead of searching the whole grid.
+    earlier search, to refine instead of searching the whole grid (with ``window``, that search's
+    spectral-window peaks, c/d).
 
     Raises:
         LightCurveError: too few usable points.
     """
     cur, report = prepare(lc, config, report)
     if hint:
-        per = refine_period(cur.object_id, cur.times, cur.mags, cur.errors, hint, config.period)
+        per = refine_period(cur.object_id, cur.times, cur.mags, cur.errors, hint, config.period, window)
     else:
         per = find_period(cur.object_id, cur.times, cur.mags, cur.errors, config.period)
     return clean_about(cur, per.period, config, report), per, report
 
 
 def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(), distance: Distance | None = None,
-              hint: tuple[float, ...] | None = None) -> Featurised:
+              hint: tuple[float, ...] | None = None, window: tuple[float, ...] = ()) -> Featurised:
     """Clean a light curve and compute its features and GRU sequence.
 
     Args:
@@ -230,12 +232,13 @@ def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(), distanc
             distance or Gaia parallax, see :func:`resolve_distance`).
         hint: candidate frequencies (c/d) from an earlier full search of the same star
             (``Featurised.period.candidates``): the period is refined near them instead of searched
-            on the whole grid. Offline features never use a hint.
+            on the whole grid; ``window``: that search's spectral-window peaks
+            (``Featurised.period.window``). Offline features never use a hint.
 
     Raises:
         LightCurveError: the curve is unusable; the message names the star and the reason.
     """
-    cur, per, report = clean(lc, config, hint=hint)
+    cur, per, report = clean(lc, config, hint=hint, window=window)
     if distance is None:
         distance = resolve_distance(lc.meta)
     model = folded_model(cur, per.period)

@@ -29,13 +29,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Job:
     """One star to classify: its curve and, for the fast path, the candidate frequencies (c/d) of
-    its last full period search and the least share of variance the refined period must explain
+    its last full period search (and that search's spectral-window peaks, c/d) and the least share
+    of variance the refined period must explain
     (else the fast path falls back to a full search; see
     :attr:`~varstream.stream.policy.ReclassifyPolicy.explained_drop`)."""
 
     curve: LightCurve
     hint: tuple[float, ...] | None = None
     min_explained: float = 0.0
+    window: tuple[float, ...] = ()
 
 
 @dataclass
@@ -77,7 +79,7 @@ class StreamClassifier:
         try:
             if job.hint:
                 try:
-                    fast = featurise(lc, self.config, hint=job.hint)
+                    fast = featurise(lc, self.config, hint=job.hint, window=job.window)
                     if fast.period.explained >= job.min_explained:
                         out.featurised, out.fast = fast, True
                         return out

@@ -29,7 +29,7 @@ def job_for(star: StarState, reason: str, policy: ReclassifyPolicy) -> Job:
     c = star.classified
     if policy.full_search(star, reason):
         return Job(star.lightcurve())
-    return Job(star.lightcurve(), c.candidates, c.full_explained - policy.explained_drop)
+    return Job(star.lightcurve(), c.candidates, c.full_explained - policy.explained_drop, c.window)
 
 
 def classified_from(star: StarState, outcome: Outcome, predicted: str, publish_ms: int) -> Classified:
@@ -39,10 +39,12 @@ def classified_from(star: StarState, outcome: Outcome, predicted: str, publish_m
     f, previous = outcome.featurised, star.classified
     if outcome.fast:
         search = (f.period.candidates, previous.full_observations, previous.full_explained)
+        window = previous.window
     else:
         search = (f.period.candidates, outcome.n_observations, float(f.period.explained))
+        window = f.period.window
     return Classified(star.digest, outcome.n_observations, predicted, publish_ms, *search,
-                      exact=not outcome.fast, period_days=float(f.period.period))
+                      exact=not outcome.fast, period_days=float(f.period.period), window=tuple(window))
 
 
 class Reclassifier:

@@ -83,6 +83,8 @@ class Classified:
             False for the fast path, which a later settling classification makes exact.
         period_days: the period it used (a settling search that finds the same one has nothing
             new to publish).
+        window: the spectral-window peaks (c/d) of the last full search (the fast path masks and
+            tries aliases through them).
     """
 
     digest: int
@@ -94,16 +96,17 @@ class Classified:
     full_explained: float = 0.0
     exact: bool = True
     period_days: float = 0.0
+    window: tuple[float, ...] = ()
 
     def to_record(self) -> dict[str, Any]:
         """The record (changelog and local store alike)."""
-        return {**asdict(self), "candidates": list(self.candidates)}
+        return {**asdict(self), "candidates": list(self.candidates), "window": list(self.window)}
 
     @staticmethod
     def from_record(record: dict[str, Any]) -> Classified:
         """The inverse of :meth:`to_record`."""
         values = {f.name: record[f.name] for f in fields(Classified)}
-        return Classified(**{**values, "candidates": tuple(values["candidates"])})
+        return Classified(**{**values, "candidates": tuple(values["candidates"]), "window": tuple(values["window"])})
 
 
 @dataclass
