@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from varstream.lightcurve import featurise
-from varstream.lightcurve.bands import merge_bands
+from varstream.lightcurve.bands import combine_bands
 from varstream.lightcurve.gaia import absolute_magnitude, resolve_distance
 from varstream.lightcurve.loaders import asassn, open_dataset
 
@@ -38,12 +38,12 @@ def test_every_asassn_file_loads_with_separated_eras(curves, catalogue):
     two_era = [lc for lc in tar_curves if lc.times.min() + 2400000.5 < 2458000]
     g_only = [lc for lc in tar_curves if lc.times.min() + 2400000.5 >= 2458000]
     assert len(two_era) >= 70 and len(two_era) + len(g_only) == 96
-    merged = {lc.object_id: merge_bands(lc) for lc in tar_curves}          # what the pipeline does
-    assert all(merged[lc.object_id].band == "g" for lc in tar_curves)
-    assert all(merged[lc.object_id].meta["era_offset_mag"] is not None for lc in two_era)
-    assert all(merged[lc.object_id].meta["era_offset_mag"] is None and lc.meta["era_dropped_points"] == 0
-               for lc in g_only)
-    offsets = [abs(merged[lc.object_id].meta["era_offset_mag"]) for lc in two_era]
+    merged = {lc.object_id: combine_bands(lc) for lc in tar_curves}        # what the pipeline does
+    assert all(merged[lc.object_id].meta["band_offsets_mag"].keys() == {"V", "g"} for lc in two_era)
+    assert all(merged[lc.object_id].band == "V" for lc in two_era)          # V-like bands are the reference
+    assert all(merged[lc.object_id].meta["band_offsets_mag"] == {"g": 0.0} and merged[lc.object_id].band == "g"
+               and lc.meta["era_dropped_points"] == 0 for lc in g_only)
+    offsets = [abs(merged[lc.object_id].meta["band_offsets_mag"]["g"]) for lc in two_era]
     assert max(offsets) > 0.5 and min(offsets) < 0.2  # 0.1 .. 1.2 mag, as documented
 
 

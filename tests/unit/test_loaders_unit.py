@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from varstream.lightcurve import LightCurveError
-from varstream.lightcurve.bands import merge_bands
+from varstream.lightcurve.bands import combine_bands
 from varstream.lightcurve.loaders.asassn import asassn_id_from_filename, read_skypatrol, separate_eras
 from varstream.lightcurve.loaders.catalina import lightcurve_from_dat
 from varstream.lightcurve.loaders.dataset import open_dataset
@@ -68,8 +68,9 @@ def test_read_skypatrol_three_column_eras():
     assert both.band == "mixed" and g_only.band == "g" and v_only.band == "V"
     assert (both.aux["band"] == "g").sum() == len(g_only) and (both.aux["band"] == "V").sum() == len(v_only)
     assert len(g_only) + len(v_only) == len(both) == jd.size
-    merged = merge_bands(both)                                       # the pipeline's first step
-    assert merged.band == "g" and np.median(merged.mags) == pytest.approx(13.8, abs=0.05)  # V shifted onto g
+    merged = combine_bands(both)                                     # the pipeline's first step
+    assert merged.band == "V" and np.median(merged.mags) == pytest.approx(13.0, abs=0.05)  # g shifted onto V
+    assert merged.meta["band_offsets_mag"]["g"] == pytest.approx(-0.8, abs=0.03)
     assert merged.times.min() == pytest.approx(jd.min() - 2400000.5)
     with pytest.raises(LightCurveError, match="unknown era"):
         read_skypatrol("J1", text.encode(), era="B")
@@ -84,7 +85,7 @@ def test_read_skypatrol_full_export_with_filter_and_camera():
             "broken,row"]
     lc = read_skypatrol("Test Star", "\n".join(rows).encode(), era="g")
     assert len(lc) == 2 and lc.aux["camera"].tolist() == ["bi", "bi"] and lc.meta["bad_lines"] == 1
-    assert lc.meta["skypatrol_name"] == "Test Star" and lc.meta["era_offset_mag"] == pytest.approx(0.55)
+    assert lc.meta["skypatrol_name"] == "Test Star" and "era_offset_mag" not in lc.meta
 
 
 def test_open_dataset_errors(tmp_path):

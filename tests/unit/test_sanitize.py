@@ -58,11 +58,11 @@ def test_band_change_mid_curve():
 
 
 def test_one_point_rule_for_cleaning_band_merging_alert_checks_and_replay():
-    """sanitize, merge_bands, the stream's alert check and the replay tool apply the same rule with
+    """sanitize, combine_bands, the stream's alert check and the replay tool apply the same rule with
     the same reason codes (POINT_RULES)."""
     from collections import Counter
 
-    from varstream.lightcurve.bands import merge_bands
+    from varstream.lightcurve.bands import combine_bands
     from varstream.lightcurve.sanitize import POINT_RULES, count_problems, point_problems
     from varstream.stream.replay import alerts_from_curve
     from varstream.stream.validate import Rejection, validate_alert
@@ -88,11 +88,12 @@ def test_one_point_rule_for_cleaning_band_merging_alert_checks_and_replay():
     assert checked.dropped == expected and len(checked.sources) == len(good)
     skipped = Counter()
     assert len(alerts_from_curve(make(t, m, e), cfg, skipped)) == len(good) and skipped == expected
-    # the g - V offset is measured on usable points only: a bad point must not move it
+    # the band offsets are fitted on usable points only: a bad point must not move them
     bands = np.array(["V"] * (len(bad) + 5) + ["g"] * 5)
     lc = LightCurve("s", t, m, e, "mixed", aux={"band": bands})
-    clean = merge_bands(lc.select(codes == None))  # noqa: E711 (object array of codes)
-    assert merge_bands(lc).meta["era_offset_mag"] == clean.meta["era_offset_mag"] == pytest.approx(0.5)
+    clean = combine_bands(lc.select(codes == None))  # noqa: E711 (object array of codes)
+    offsets = combine_bands(lc).meta["band_offsets_mag"]
+    assert offsets == clean.meta["band_offsets_mag"] and offsets["V"] == 0.0 and offsets["g"] != 0.0
 
 
 def test_rule_edges_and_the_duplicate_tie_break():

@@ -225,13 +225,13 @@ def _prepare(object_id: str, times: np.ndarray, mags: np.ndarray, errors: np.nda
     return _Curve(t, mags - mean, errors, w, span, season, n_seasons, float(np.median(lengths)))
 
 
-def _grid(curve: _Curve, config: PeriodSearchConfig) -> tuple[float, float, float, int]:
-    """``(fmin, fmax, df, n)`` of the coarse grid (c/d)."""
+def frequency_grid(span: float, config: PeriodSearchConfig) -> tuple[float, float, float, int]:
+    """``(fmin, fmax, df, n)`` of the coarse grid (c/d) for a curve spanning ``span`` days."""
     fmax = 1.0 / config.min_period
-    fmin = 1.0 / min(config.max_period, curve.span)
+    fmin = 1.0 / min(config.max_period, span)
     if fmin >= fmax:
         fmin = fmax / 10.0
-    df = 1.0 / (config.coarse_oversample * curve.span)
+    df = 1.0 / (config.coarse_oversample * span)
     n = int(np.ceil((fmax - fmin) / df)) + 1
     if n > config.max_frequencies:
         n = config.max_frequencies
@@ -562,7 +562,7 @@ def find_period(object_id: str, times: np.ndarray, mags: np.ndarray, errors: np.
         LightCurveError: fewer than 3 points, zero time span, or constant magnitudes.
     """
     curve = _prepare(object_id, times, mags, errors, config)
-    fmin, fmax, df, n = _grid(curve, config)
+    fmin, fmax, df, n = frequency_grid(curve.span, config)
     power, window = lomb_scargle(curve.t, curve.y, curve.dy, fmin, df, n, window=True)
     peaks = tuple(_window_peaks(window, fmin, df, curve.span, config))
     _mask_grid(power, fmin, df, _masked_centres(list(peaks), fmax), _mask_half_width(curve.span, config))
@@ -586,7 +586,7 @@ def refine_period(object_id: str, times: np.ndarray, mags: np.ndarray, errors: n
         LightCurveError: as :func:`find_period`, or no candidate inside the search range.
     """
     curve = _prepare(object_id, times, mags, errors, config)
-    fmin, fmax, df, _ = _grid(curve, config)
+    fmin, fmax, df, _ = frequency_grid(curve.span, config)
     # on the lattice the full search of this curve refines on: a candidate whose coarse peak has
     # not moved is refined exactly as the full search would (the same fine frequencies)
     inside = sorted({fmin + df * round((f - fmin) / df) for f in candidates if fmin <= f <= fmax})

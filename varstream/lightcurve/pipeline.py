@@ -2,8 +2,9 @@
 
 Steps, in order (each a function in its own module):
 
-0. :func:`~varstream.lightcurve.bands.merge_bands` — a curve whose points carry their band
-   (``aux["band"]``, as the stream keeps them) becomes single-band (V shifted onto g).
+0. :func:`~varstream.lightcurve.bands.combine_bands` — a curve whose points carry their band
+   (``aux["band"]``, as the stream keeps them) becomes one curve on one band's scale: per-band
+   offsets fitted with a period model shared by all bands (the identity for one band).
 1. :func:`~varstream.lightcurve.sanitize.sanitize` — drop non-finite points, non-positive or huge
    errors, absurd times and duplicate timestamps; sort by time.
 2. :func:`~varstream.lightcurve.clean.downsample` — bin and thin curves longer than ``max_points``.
@@ -33,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from varstream.lightcurve.bands import merge_bands
+from varstream.lightcurve.bands import combine_bands
 from varstream.lightcurve.clean import phase_median_residuals, clip_outliers, downsample, folded_model, phase
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.features import (
@@ -172,7 +173,7 @@ def prepare(lc: LightCurve, config: PipelineConfig = PipelineConfig(),
         LightCurveError: too few usable points (see :func:`sanitize`).
     """
     report = report or CleaningReport(lc.object_id)
-    lc = merge_bands(lc, config.sanitize)
+    lc = combine_bands(lc, config.sanitize, config.period)
     dropped_bands = lc.meta.get("excluded_band_points") or 0
     cur, _ = sanitize(lc, config.sanitize, report)
     report.drop("other_band", dropped_bands)

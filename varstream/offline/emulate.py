@@ -51,7 +51,7 @@ from typing import Callable
 import numpy as np
 
 from varstream.lightcurve import LightCurve, LightCurveError, PipelineConfig
-from varstream.lightcurve.bands import merge_bands
+from varstream.lightcurve.bands import combine_bands
 from varstream.lightcurve.clean import downsample, folded_model, phase
 from varstream.lightcurve.period import find_period
 from varstream.lightcurve.sanitize import sanitize, usable_points
@@ -244,7 +244,7 @@ class StarModel:
     @staticmethod
     def fit(lc: LightCurve, config: PipelineConfig = PipelineConfig()) -> StarModel:
         """Raises LightCurveError for a curve that cannot be cleaned or folded."""
-        cur, _ = sanitize(merge_bands(lc), config.sanitize)
+        cur, _ = sanitize(combine_bands(lc, config.sanitize, config.period), config.sanitize)
         cur = downsample(cur, config.bin_days, config.max_points)
         period = lc.meta.get("catalogue_period_days")
         if not isinstance(period, (int, float)) or not np.isfinite(period) or not 0.01 < period < 0.9 * cur.baseline:

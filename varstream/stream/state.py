@@ -232,7 +232,7 @@ class StarState:
     def lightcurve(self) -> LightCurve:
         """The accumulated curve, sorted by time, each point's band in ``aux["band"]``.
 
-        The shared pipeline turns it into one band (:func:`~varstream.lightcurve.bands.merge_bands`)
+        The shared pipeline puts every band on one scale (:func:`~varstream.lightcurve.bands.combine_bands`)
         exactly as it does an archived curve; the catalogue data become ``meta`` for the Gaia
         normalisation.
         """

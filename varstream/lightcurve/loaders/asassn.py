@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 
-from varstream.lightcurve.bands import MIXED_BAND, band_offset
+from varstream.lightcurve.bands import MIXED_BAND
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.loaders.archive import count_members, iter_members
 from varstream.lightcurve.loaders.text import parse_columns
@@ -43,7 +43,7 @@ G_START_JD = 2458000.0
 #: Last V-band data (original units switched to g around Dec 2018), JD.
 V_END_JD = 2458460.0
 #: ``merged``: both eras, each point's band in ``aux["band"]`` (the pipeline's
-#: :func:`~varstream.lightcurve.bands.merge_bands` shifts V onto g); ``g`` or ``V``: one era only.
+#: :func:`~varstream.lightcurve.bands.combine_bands` puts both on one scale); ``g`` or ``V``: one era only.
 ERAS = ("merged", "g", "V")
 
 
@@ -140,7 +140,9 @@ def read_catalogue(path: str | Path) -> dict[str, AsassnEntry]:
 
 @dataclass(frozen=True)
 class EraSplit:
-    """Per-point band labels (``"V"``, ``"g"`` or ``""`` for undecidable) and the g − V offset (mag)."""
+    """Per-point band labels (``"V"``, ``"g"`` or ``""`` for undecidable), the g − V level difference
+    (mag) used to tell the bands apart in the overlap (not applied to the magnitudes: the pipeline's
+    :func:`~varstream.lightcurve.bands.combine_bands` fits the offsets) and the undecidable points."""
 
     bands: np.ndarray
     offset_mag: float | None
@@ -258,7 +260,7 @@ def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
         data: the file's bytes.
         era: ``"g"`` or ``"V"`` keep that band only; ``"merged"`` keeps both, each point's band in
             ``aux["band"]`` (``LightCurve.band`` is ``"mixed"``): the pipeline shifts the V points
-            onto the g scale with :func:`~varstream.lightcurve.bands.merge_bands`, the rule the
+            and the g points onto one scale with :func:`~varstream.lightcurve.bands.combine_bands`, the rule the
             stream applies to the bands its alerts carry, which keeps the full time span for the
             period search.
         entry: the star's catalogue row (label and metadata), if known.
@@ -314,8 +316,7 @@ def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
     if filters is not None:
         bands = np.where(np.char.upper(filters.astype(str)) == "V", "V", "g")
         v, g = bands == "V", bands == "g"
-        offset = band_offset(jd[g], mag[g], jd[v], mag[v]) if v.any() and g.any() else None
-        split = EraSplit(bands, offset, 0)
+        split = EraSplit(bands, None, 0)
     else:
         split = separate_eras(jd, mag)
     meta["era_ambiguous_points"] = split.n_ambiguous
@@ -327,7 +328,6 @@ def read_skypatrol(object_id: str, data: bytes, era: str = "merged",
         return LightCurve(object_id, jd[keep] - JD_TO_MJD, mag[keep], err[keep], MIXED_BAND, label=label,
                           meta=meta, aux={k: v[keep] for k, v in aux.items()})
     keep = split.bands == era
-    meta["era_offset_mag"] = split.offset_mag
     meta["era_dropped_points"] = int((~keep).sum())
     return LightCurve(object_id, jd[keep] - JD_TO_MJD, mag[keep], err[keep], era, label=label, meta=meta,
                       aux={k: v[keep] for k, v in aux.items()})
