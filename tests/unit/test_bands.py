@@ -33,6 +33,22 @@ def test_the_offset_is_recovered_and_every_point_is_kept():
     assert "band_offsets_mag" not in lc.meta                                   # the input is not changed
 
 
+def test_each_band_is_scaled_to_the_reference_amplitude():
+    """r varies with 0.7 of g's amplitude: its variation (and errors) are scaled by 1/0.7, so the
+    combined curve is one shape, g's, within the noise."""
+    lc, ph = _two_band(n=600, offset=0.3, seed=5, r_amplitude=0.7)
+    out = combine_bands(lc)
+    assert out.meta["band_amplitude_scales"]["g"] == 1.0
+    assert out.meta["band_amplitude_scales"]["r"] == pytest.approx(1 / 0.7, rel=0.05)
+    r = lc.aux["band"] == "r"
+    assert np.allclose(out.errors[r], lc.errors[r] * out.meta["band_amplitude_scales"]["r"])
+    resid = out.mags - 15.0 - _rrab(ph)
+    assert np.std(resid[r]) < 0.05 and np.std(resid[~r]) < 0.03
+    flat = combine_bands(LightCurve("f", lc.times, np.where(r, 14.0, 15.0) + 0.001 * np.sin(lc.times),
+                                    lc.errors, "mixed", aux=lc.aux))
+    assert flat.meta["band_amplitude_scales"] == {"g": 1.0, "r": 1.0}     # nothing to measure: unscaled
+
+
 def test_a_band_seen_only_near_maximum_gets_its_level_from_the_shared_shape():
     """r observed only at phases 0-0.2 (near maximum light, ~0.2 mag brighter than the mean):
     a median difference would call r 0.2 mag too bright; the shared fit does not."""
@@ -94,8 +110,8 @@ def test_reference_band_prefers_v_like_bands_then_alphabetical():
 
 def test_band_levels_without_a_shape_are_the_band_means():
     t = np.arange(6.0)
-    levels, f = band_levels(t, np.array([1.0, 2.0, 1.0, 2.0, 1.0, 2.0]), np.ones(6), np.array(["a", "b"] * 3))
-    assert levels == pytest.approx({"a": 1.0, "b": 2.0}) and f >= 0.0
+    fit = band_levels(t, np.array([1.0, 2.0, 1.0, 2.0, 1.0, 2.0]), np.ones(6), np.array(["a", "b"] * 3))
+    assert fit.levels == pytest.approx({"a": 1.0, "b": 2.0}) and fit.amplitudes == {"a": 1.0, "b": 1.0}
 
 
 def test_two_sparse_bands_together_give_the_period():

@@ -18,7 +18,11 @@ again by other surveys:
    error–magnitude relation) and the noise actually added (quoted error times the survey's ratio of
    real scatter to quoted error, measured per curve), an outlier rate, and the star's brightness
    in that survey. The shape's amplitude is scaled by a band factor (pulsators are larger in g
-   than in V and smaller in Gaia's broad G).
+   than in V and smaller in Gaia's broad G). A multi-band survey gives each observation a band,
+   scales the shape by that band's amplitude ratio to g for the star's family
+   (:data:`BAND_AMPLITUDES`) and offsets it by the star's colour in that band (random: the band
+   step fits offsets, whatever they are); the curve carries the bands in ``aux["band"]``, as
+   alerts do.
 3. **Prefixes.** A stream classifies a star from its first ~20 points on, so curves are also cut to
    their first N points (N log-uniform from ``min_prefix``).
 
@@ -34,6 +38,15 @@ Surveys (:func:`default_surveys`), each documented with its source:
   ``sqrt(σ0² + (0.02·10^(0.4(m − m_lim + 2.5)))²)`` with σ0 0.003–0.02 mag and limit m_lim 16–20;
 - ``sparse``: a parametric space-astrometry-like scan — 40–70 epochs in groups of 2–6 within 0.3 d,
   groups at random times over 700–1100 d, errors 0.001–0.01 mag;
+- ``ztf``: a parametric ZTF-like survey in g and r (and a little i) — 0.5–5 years, a season of 6–9
+  months a year, each band revisited every 1–3 nights (the public survey's 2–3-night cadence in
+  g and r, Bellm et al. 2019), 1–2 visits a night; 5σ depth g 20.8, r 20.6, i 19.9, saturation near
+  13 mag (Masci et al. 2019);
+- ``rubin``: a parametric Rubin/LSST-like wide-fast-deep survey in ugrizy — 0.5–10 years, a season
+  of about 6 months, ~40–100 visits a year spread over the bands in the baseline's shares (u 6 %,
+  g 9 %, r 22 %, i 22 %, z 20 %, y 21 %; Bianco et al. 2022), often in pairs ~30 min apart; 5σ
+  depths u 23.9, g 25.0, r 24.7, i 24.0, z 23.3, y 22.1, saturation near 16–17 mag (Ivezić et al.
+  2019);
 - prefixes of any of them, or of the original cadence.
 
 Only training folds are emulated for training; validation and test stars are emulated too, but only
@@ -51,7 +64,7 @@ from typing import Callable
 import numpy as np
 
 from varstream.lightcurve import LightCurve, LightCurveError, PipelineConfig
-from varstream.lightcurve.bands import combine_bands
+from varstream.lightcurve.bands import MIXED_BAND, combine_bands
 from varstream.lightcurve.clean import downsample, folded_model, phase
 from varstream.lightcurve.period import find_period
 from varstream.lightcurve.sanitize import sanitize, usable_points
@@ -60,7 +73,7 @@ from varstream.lightcurve.taxonomy import family_of
 log = logging.getLogger(__name__)
 
 #: Bumped whenever an emulation of the same curve changes (cached emulated features are keyed by it).
-EMULATION_VERSION = "4"
+EMULATION_VERSION = "5"
 #: Physical ranges a family's emulations are widened to (period in days, peak-to-peak amplitude
 #: in mag, log-uniform; None keeps the star's own), because Catalina samples only part of what
 #: other surveys see (GCVS class definitions; Samus et al. 2017): its long-period variables are
@@ -82,10 +95,35 @@ WIDEN_SHARE = 0.5
 IRREGULAR = {"LPV": (0.2, 0.8)}
 
 
+#: Amplitude in each band relative to g, by family, for the multi-band surveys. Pulsators (RR, CEP,
+#: DSCT): SDSS ugriz light curves of RR Lyrae stars, A_u/A_g ≈ 1.25, A_r/A_g ≈ 0.75, A_i/A_g ≈ 0.6,
+#: A_z/A_g ≈ 0.55 (Sesar et al. 2010), y extrapolated; eclipsing binaries: nearly achromatic
+#: eclipses of similar components (1 in every band); long-period variables: amplitudes fall steeply
+#: to the red (a Mira's V amplitude is 2–3 times its I amplitude; e.g. Soszyński et al. 2009);
+#: rotational variables: spot contrast falls slowly to the red.
+BAND_AMPLITUDES: dict[str, dict[str, float]] = {
+    "pulsating": {"u": 1.25, "g": 1.0, "r": 0.75, "i": 0.6, "z": 0.55, "y": 0.5},
+    "ECL": {"u": 1.0, "g": 1.0, "r": 1.0, "i": 1.0, "z": 1.0, "y": 1.0},
+    "LPV": {"u": 1.2, "g": 1.0, "r": 0.7, "i": 0.45, "z": 0.35, "y": 0.3},
+    "ROT": {"u": 1.15, "g": 1.0, "r": 0.85, "i": 0.75, "z": 0.7, "y": 0.65},
+}
+#: Families that take the ``pulsating`` ratios.
+PULSATING = ("RR", "CEP", "DSCT")
+
+
+def band_amplitudes(family: str | None) -> dict[str, float]:
+    """:data:`BAND_AMPLITUDES` of a family (pulsators' for an unknown one)."""
+    if family in PULSATING or family not in BAND_AMPLITUDES:
+        return BAND_AMPLITUDES["pulsating"]
+    return BAND_AMPLITUDES[family]
+
+
 @dataclass(frozen=True)
 class Observation:
     """What a survey gives a star: times (days from its first), quoted errors and real noise (mag)
-    as functions of magnitude, the band factor of amplitudes and the outlier rate."""
+    as functions of magnitude, the band factor of amplitudes and the outlier rate. A multi-band
+    survey also gives each observation's band (``point_bands``) and the star's colour in each band
+    (``colours``, mag added to that band's points); ``band`` is then ``mixed``."""
 
     times: np.ndarray
     quoted_error: Callable[[np.ndarray], np.ndarray]
@@ -94,6 +132,8 @@ class Observation:
     outlier_rate: float
     band: str
     mean_mag: float
+    point_bands: np.ndarray | None = None
+    colours: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -213,6 +253,86 @@ def sparse_survey(rng: np.random.Generator) -> Observation:
                        float(rng.uniform(0.7, 1.0)), float(rng.uniform(0.0, 0.01)), "G", float(rng.uniform(8.0, 17.0)))
 
 
+def _seasons(rng: np.random.Generator, years: float, season: float) -> np.ndarray:
+    """Night numbers (days) within an observing season of ``season`` days each year."""
+    nights = np.arange(max(int(years * 365.25), 1))
+    return nights[np.mod(nights, 365.25) < season].astype(float)
+
+
+def _depth_error(sigma0: float, depths: dict[str, float]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """Quoted error (mag) of a point of magnitude ``m`` in band ``b``: a floor ``sigma0`` and the
+    photon noise of a 5σ limit ``depths[b]`` (0.2 mag at the limit)."""
+    def quoted(m: np.ndarray, b: np.ndarray) -> np.ndarray:
+        limit = np.array([depths[x] for x in b])
+        return np.sqrt(sigma0**2 + (0.2 * 10.0 ** (0.4 * (m - limit))) ** 2)
+    return quoted
+
+
+class _BandErrors:
+    """``quoted_error(m)`` of a multi-band observation: the per-band relation at each point's band."""
+
+    def __init__(self, relation: Callable[[np.ndarray, np.ndarray], np.ndarray], bands: np.ndarray):
+        self.relation, self.bands = relation, bands
+
+    def __call__(self, m: np.ndarray) -> np.ndarray:
+        return self.relation(m, self.bands)
+
+
+#: ZTF's 5σ depths (mag) in 30 s exposures (Masci et al. 2019) and its saturation (~13 mag).
+ZTF_DEPTHS = {"g": 20.8, "r": 20.6, "i": 19.9}
+#: Rubin's 5σ single-visit depths (mag; Ivezić et al. 2019) and the baseline's visit shares (Bianco et al. 2022).
+RUBIN_DEPTHS = {"u": 23.9, "g": 25.0, "r": 24.7, "i": 24.0, "z": 23.3, "y": 22.1}
+RUBIN_SHARES = {"u": 0.06, "g": 0.09, "r": 0.22, "i": 0.22, "z": 0.20, "y": 0.21}
+
+
+def _colours(rng: np.random.Generator, bands: tuple[str, ...]) -> dict[str, float]:
+    """Random colours relative to g (mag, redder bands brighter for most stars; any offsets do,
+    since the pipeline fits them)."""
+    step = rng.uniform(-0.1, 0.6)
+    order = ("u", "g", "r", "i", "z", "y")
+    return {b: float(-(order.index(b) - 1) * step + rng.normal(0, 0.05)) for b in bands}
+
+
+def ztf_survey(rng: np.random.Generator) -> Observation:
+    """The parametric ZTF-like survey of the module notes."""
+    nights = _seasons(rng, rng.uniform(0.5, 5.0), rng.uniform(180.0, 270.0))
+    times, bands = [], []
+    for band, revisit in (("g", rng.uniform(1.0, 3.0)), ("r", rng.uniform(1.0, 3.0)), ("i", rng.uniform(8.0, 30.0))):
+        seen = nights[rng.uniform(size=nights.size) < 1.0 / revisit]
+        visits = rng.integers(1, 3, seen.size)
+        t = np.repeat(seen, visits) + rng.uniform(0.0, 0.3, int(visits.sum()))
+        times.append(t)
+        bands.append(np.full(t.size, band))
+    return _multiband(rng, times, bands, ZTF_DEPTHS, rng.uniform(0.01, 0.02), (13.5, 20.0))
+
+
+def rubin_survey(rng: np.random.Generator) -> Observation:
+    """The parametric Rubin-like survey of the module notes."""
+    years = rng.uniform(0.5, 10.0)
+    nights = _seasons(rng, years, rng.uniform(150.0, 210.0))
+    per_year = rng.uniform(40.0, 100.0)
+    n_visits = max(int(per_year * years), 3)
+    chosen = np.sort(rng.choice(nights, size=n_visits))
+    pairs = rng.uniform(size=n_visits) < 0.5                # a second visit ~30 min later, often another band
+    t = np.concatenate([chosen, chosen[pairs] + 0.02])
+    t = t + rng.uniform(0.0, 0.3, t.size)
+    names = list(RUBIN_SHARES)
+    bands = rng.choice(names, size=t.size, p=[RUBIN_SHARES[b] for b in names])
+    return _multiband(rng, [t], [bands], RUBIN_DEPTHS, rng.uniform(0.005, 0.01), (17.0, 23.5))
+
+
+def _multiband(rng: np.random.Generator, times: list[np.ndarray], bands: list[np.ndarray], depths: dict[str, float],
+               sigma0: float, brightness: tuple[float, float]) -> Observation:
+    t, b = np.concatenate(times), np.concatenate(bands)
+    if t.size < 3:
+        t, b = np.sort(rng.uniform(0, 365.0, 20)), np.full(20, "g")
+    order = np.argsort(t, kind="stable")
+    t, b = t[order], b[order].astype(str)
+    return Observation(t - t[0], _BandErrors(_depth_error(sigma0, depths), b), float(rng.uniform(1.0, 1.5)),
+                       float(rng.uniform(1.0, 1.35)), float(rng.uniform(0.0, 0.01)), MIXED_BAND,
+                       float(rng.uniform(*brightness)), b, _colours(rng, tuple(sorted(set(b.tolist())))))
+
+
 def red_noise(times: np.ndarray, timescale: float, rng: np.random.Generator) -> np.ndarray:
     """Unit-variance Ornstein–Uhlenbeck process at ``times`` (days, any order) with correlation
     ``exp(-|Δt| / timescale)`` (exact discretisation: ``x' = x e^{-Δt/τ} + sqrt(1 - e^{-2Δt/τ}) N(0, 1)``)."""
@@ -301,14 +421,24 @@ class Emulation:
             if widen and amplitudes:
                 amp = max(float(np.ptp(model.values)), 1e-3)
                 factor *= np.exp(rng.uniform(*np.log(amplitudes))) / amp
-            mags = obs.mean_mag + factor * shape
+            aux = {}
+            if obs.point_bands is not None:
+                ratios = band_amplitudes(family_of(lc.label))
+                per_point = np.array([ratios.get(b, 1.0) for b in obs.point_bands])
+                jitter = {b: float(np.exp(rng.normal(0.0, 0.1))) for b in obs.colours}
+                per_point = per_point * np.array([jitter[b] for b in obs.point_bands])
+                colour = np.array([obs.colours[b] for b in obs.point_bands])
+                mags = obs.mean_mag + colour + factor * per_point * shape
+                aux = {"band": obs.point_bands}
+            else:
+                mags = obs.mean_mag + factor * shape
             quoted = np.clip(obs.quoted_error(mags), 5e-4, 0.5)
             mags = mags + rng.normal(0.0, 1.0, mags.size) * quoted * obs.noise_ratio
             outliers = rng.uniform(size=mags.size) < obs.outlier_rate
             mags[outliers] += rng.choice([-1.0, 1.0], outliers.sum()) * rng.uniform(0.3, 2.0, outliers.sum())
             t0 = float(lc.times.min()) if len(lc) else 0.0
             lc = LightCurve(f"{lc.object_id}@{self.survey}{self.tag}", t0 + obs.times, mags, quoted, obs.band,
-                            label=lc.label, meta={"emulated": self.survey, "source": lc.object_id})
+                            label=lc.label, meta={"emulated": self.survey, "source": lc.object_id}, aux=aux)
         if self.prefix is not None:
             order = np.argsort(lc.times, kind="stable")[: self.prefix]
             lc = lc.select(np.sort(order)).with_values(object_id=f"{lc.object_id}[:{self.prefix}]",
@@ -320,7 +450,8 @@ def default_surveys(data_root: Path | None) -> list[Survey]:
     """The surveys of the module notes; the template surveys only where their data exist."""
     from varstream.lightcurve.loaders.dataset import open_dataset
 
-    surveys = [Survey("ground", ground_survey, 1.0), Survey("sparse", sparse_survey, 1.0)]
+    surveys = [Survey("ground", ground_survey, 1.0), Survey("sparse", sparse_survey, 1.0),
+               Survey("ztf", ztf_survey, 1.0), Survey("rubin", rubin_survey, 1.0)]
     if data_root is not None:
         for folder, name, band, ratio, band_factor, outliers in (
                 ("asassn", "asassn", "g", (2.8, 0.5), (1.0, 1.35), (0.0, 0.02)),
