@@ -93,6 +93,10 @@ def assert_matches_offline(latest: dict[str, dict], offline: dict[str, np.ndarra
         got = np.array([p["probability"] for p in rec["probabilities"]])
         np.testing.assert_allclose(got, probs, atol=1e-5, err_msg=oid)
         assert rec["predicted_class"] == rec["probabilities"][int(np.argmax(probs))]["label"]
+        # the period's significance and cycles are published (cycles over the span before sigma
+        # clipping, which can only shorten it), and the bands used
+        assert 0.0 <= rec["period_fap"] <= 1.0 and rec["bands"], oid
+        assert rec["period_cycles"] >= rec["span_days"] / rec["period_days"] * (1 - 1e-9), oid
 
 
 def replay_in_background(curves, kafka: KafkaConfig, topic: str, rate: float) -> tuple[threading.Thread, dict]:

@@ -143,7 +143,8 @@ class Featurised:
         report: points dropped by each cleaning rule.
         n_points: points after cleaning.
         baseline_days: time span of the cleaned curve in days.
-        band: photometric band.
+        band: photometric band (the reference band of a multi-band curve).
+        bands: every band whose points were used (see :func:`~varstream.lightcurve.bands.combine_bands`).
     """
 
     object_id: str
@@ -157,6 +158,7 @@ class Featurised:
     n_points: int
     baseline_days: float
     band: str
+    bands: tuple[str, ...] = ()
 
 
 def feature_names() -> tuple[str, ...]:
@@ -262,4 +264,5 @@ def featurise(lc: LightCurve, config: PipelineConfig = PipelineConfig(), distanc
         n_points=len(cur),
         baseline_days=cur.baseline,
         band=cur.band,
+        bands=tuple(sorted(cur.meta.get("band_offsets_mag") or {cur.band: 0.0})),
     )

@@ -8,6 +8,7 @@ object id, so a star's history is the records with its key in the partition its 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -20,19 +21,28 @@ from varstream.stream.state import StarState, apply_change, key_prefix
 from varstream.stream.wire import WireFormat
 
 HEADER = (f"{'object':<22} {'class':<8} {'prob':>5} {'family':<6} {'prob':>5} {'2nd':<13} {'pts':>5} {'obs':>5} "
-          f"{'period d':>9} {'latency s':>9}")
+          f"{'period d':>9} {'sig':>5} {'bands':<6} {'latency s':>9}")
 
 
 def format_row(rec: dict, received_ms: int | None = None) -> str:
     """One table row: star, class and its probability, family and its probability, runner-up class,
-    points, observations, period (days) and latency (s)."""
+    points, observations, period (days), its significance (``-log10`` of its false-alarm probability;
+    ``-`` from older producers), the bands used and latency (s)."""
     probs = sorted(rec["probabilities"], key=lambda p: -p["probability"])
     second = f"{probs[1]['label']} {probs[1]['probability']:.2f}" if len(probs) > 1 else ""
     end = received_ms if received_ms is not None else rec["publish_time"]
     latency = (end - rec["first_ingest_time"]) / 1000
     return (f"{rec['object_id'][:22]:<22} {rec['predicted_class']:<8} {probs[0]['probability']:>5.2f} "
             f"{rec.get('family', ''):<6} {rec.get('family_probability', 0.0):>5.2f} "
-            f"{second:<13} {rec['n_points']:>5} {rec['n_observations']:>5} {rec['period_days']:>9.4f} {latency:>9.3f}")
+            f"{second:<13} {rec['n_points']:>5} {rec['n_observations']:>5} {rec['period_days']:>9.4f} "
+            f"{significance(rec.get('period_fap')):>5} {''.join(rec.get('bands') or [])[:6]:<6} {latency:>9.3f}")
+
+
+def significance(fap: float | None) -> str:
+    """``-log10`` of a false-alarm probability, one decimal (``-`` when unknown; capped at 99.9)."""
+    if fap is None:
+        return "-"
+    return f"{min(-math.log10(max(fap, 1e-300)), 99.9):.1f}"
 
 
 @dataclass

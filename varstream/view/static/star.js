@@ -13,6 +13,9 @@ async function refresh() {
   $("title").textContent = id;
   $("latest").textContent = `${r.predicted_class} (${fmt(top, 2)}), family ${r.family} (${fmt(r.family_probability, 2)}); ` +
     `${r.n_observations} observations, period ${fmt(r.period_days, 6)} d` +
+    (r.period_fap !== null && r.period_fap !== undefined
+      ? ` (false-alarm probability ${r.period_fap.toExponential(1)}, ${fmt(r.period_cycles, 1)} cycles)` : "") +
+    (r.bands && r.bands.length ? `, bands ${r.bands.join(" ")}` : "") +
     (r.abs_mag !== null && r.abs_mag !== undefined ? `, absolute magnitude ${fmt(r.abs_mag, 2)} ± ${fmt(r.abs_mag_err, 2)}` : "");
   if (star.history.length !== seen) {
     seen = star.history.length;
