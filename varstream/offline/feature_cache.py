@@ -156,10 +156,20 @@ def featurise_curves(curves: Iterable[LightCurve | Emulation], config: PipelineC
                         np.array(n_points), np.array(baselines, dtype=float), feature_names())
 
 
+def code_hash(root: Path | None = None) -> str:
+    """sha256 of the source that turns curves into features: every module of
+    :mod:`varstream.lightcurve` (loaders included), the survey emulation and the GP augmentation —
+    so a table computed by other code (a change that kept the feature version) is never reused.
+    ``root``: the package directory (default: this installation's)."""
+    root = root or Path(__file__).resolve().parents[1]
+    files = sorted((root / "lightcurve").rglob("*.py"))
+    return sha256_files(files + [root / "offline" / "emulate.py", root / "offline" / "augment.py"])
+
+
 def cached_table(cache_dir: Path | None, name: str, key: str, build: Callable[[], FeatureTable]) -> FeatureTable:
     """The table ``build()`` makes, kept in ``cache_dir`` under ``name`` and a hash of ``key`` (a
-    string that names everything the table depends on)."""
-    digest = hashlib.sha256(f"{FEATURE_VERSION}|{LOADER_VERSION}|{key}".encode()).hexdigest()[:16]
+    string that names everything the table depends on) and of the code (:func:`code_hash`)."""
+    digest = hashlib.sha256(f"{FEATURE_VERSION}|{LOADER_VERSION}|{code_hash()}|{key}".encode()).hexdigest()[:16]
     path = (cache_dir or default_cache_dir()) / f"{name}-fv{FEATURE_VERSION}-{digest}.npz"
     if path.exists():
         log.info("%s from cache %s", name, path)
