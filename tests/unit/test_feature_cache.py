@@ -1,7 +1,7 @@
 """The feature cache is keyed by the code that computed it, not only by the feature version."""
 
 from varstream.offline import feature_cache
-from varstream.offline.feature_cache import FeatureTable, cached_table, code_hash
+from varstream.offline.feature_cache import FeatureTable, cached_table, code_hash, source_hash
 
 
 def _table() -> FeatureTable:
@@ -30,9 +30,9 @@ def test_code_hash_changes_with_any_lightcurve_module_or_the_emulation(tmp_path)
              tmp_path / "offline" / "emulate.py", tmp_path / "offline" / "augment.py"]
     for f in files:
         f.write_text("a = 1\n")
-    seen = {code_hash(tmp_path)}
+    seen = {source_hash(tmp_path)}
     for f in files:
         f.write_text("a = 2\n")
-        seen.add(code_hash(tmp_path))
+        seen.add(source_hash(tmp_path))
     assert len(seen) == len(files) + 1
     assert len(code_hash()) == 64 and code_hash() == code_hash()

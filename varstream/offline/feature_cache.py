@@ -8,6 +8,7 @@ stale rows. Training, evaluation and ``varstream features`` all read their table
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import multiprocessing as mp
@@ -156,14 +157,22 @@ def featurise_curves(curves: Iterable[LightCurve | Emulation], config: PipelineC
                         np.array(n_points), np.array(baselines, dtype=float), feature_names())
 
 
-def code_hash(root: Path | None = None) -> str:
-    """sha256 of the source that turns curves into features: every module of
-    :mod:`varstream.lightcurve` (loaders included), the survey emulation and the GP augmentation —
-    so a table computed by other code (a change that kept the feature version) is never reused.
-    ``root``: the package directory (default: this installation's)."""
-    root = root or Path(__file__).resolve().parents[1]
+def source_hash(root: Path) -> str:
+    """sha256 of the source under the package directory ``root`` that turns curves into features:
+    every module of ``lightcurve/`` (loaders included), the survey emulation and the GP augmentation."""
     files = sorted((root / "lightcurve").rglob("*.py"))
     return sha256_files(files + [root / "offline" / "emulate.py", root / "offline" / "augment.py"])
+
+
+@functools.lru_cache(maxsize=1)
+def code_hash() -> str:
+    """:func:`source_hash` of this installation — so a table computed by other code (a change that
+    kept the feature version) is never reused. Computed once per process (at import), so a source
+    file edited while a long run is under way cannot relabel its tables."""
+    return source_hash(Path(__file__).resolve().parents[1])
+
+
+code_hash()                     # at import: the code this process runs
 
 
 def cached_table(cache_dir: Path | None, name: str, key: str, build: Callable[[], FeatureTable]) -> FeatureTable:
