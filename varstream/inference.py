@@ -19,7 +19,8 @@ import numpy as np
 import onnxruntime as ort
 
 from varstream.lightcurve import FEATURE_VERSION
-from varstream.lightcurve.pipeline import PipelineConfig
+from varstream.lightcurve.pipeline import Featurised, PipelineConfig
+from varstream.lightcurve.taxonomy import family_probabilities
 from varstream.modelcard import ENSEMBLE_FILE, EnsembleCard, ModelCard, card_path, sha256_file
 
 #: The name that selects the ensemble of ``ensemble.json`` instead of one model.
@@ -244,3 +245,31 @@ def load_classifier(models_dir: str | Path, model: str = ENSEMBLE) -> Classifier
             raise ModelIntegrityError(f"{spec_path}: member {name} has sha256 {members[name].card.sha256}, "
                                       f"the ensemble was fitted with {digest}")
     return Ensemble([members[m] for m in card.members], card, sha256_file(spec_path))
+
+
+def classification_fields(featurised: Featurised, probabilities: np.ndarray, classes: list[str]) -> dict:
+    """What a classification says about a star — the science fields of the ``Classification``
+    record (``schemas/classification.avsc``), shared by the stream's messages and
+    :func:`varstream.classify`: every class probability, the predicted class, the most probable
+    family (the sum of its classes' probabilities) and its probability, the absolute magnitude
+    and its error (mag; None without a distance), points after cleaning, span and period (days),
+    the period's false-alarm probability and cycles, the bands used."""
+    probs = np.asarray(probabilities, dtype=np.float64)
+    families = family_probabilities(classes, probs)
+    family = max(families, key=families.get) if families else ""
+    f = featurised
+    has_distance = "has_distance" in f.features.names and f.features["has_distance"] == 1.0
+    return {
+        "probabilities": [{"label": c, "probability": float(p)} for c, p in zip(classes, probs)],
+        "predicted_class": classes[int(np.argmax(probs))],
+        "family": family,
+        "family_probability": float(families.get(family, 0.0)),
+        "abs_mag": f.features["abs_mag"] if has_distance else None,
+        "abs_mag_err": f.features["abs_mag_err"] if has_distance else None,
+        "n_points": int(f.n_points),
+        "span_days": float(f.baseline_days),
+        "period_days": float(f.period.period),
+        "period_fap": float(f.period.fap),
+        "period_cycles": float(f.period.cycles),
+        "bands": list(f.bands),
+    }

@@ -1,6 +1,6 @@
 """The package's layers, checked on every import statement (module level and inside functions):
-``lightcurve`` at the bottom; ``inference`` and ``modelcard`` above it; ``stream`` and ``offline``
-side by side, neither importing the other; ``view`` above them; the CLI on top. Nothing imports
+``lightcurve`` at the bottom; ``inference`` and ``modelcard`` above it; ``stream``, ``offline`` and
+``api`` (classify your own curves) side by side, none importing another; ``view`` above them; the CLI on top. Nothing imports
 upwards."""
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ ALLOWED = {
     "inference": {"lightcurve", "modelcard", "hashing"},
     "stream": {"lightcurve", "inference", "modelcard", "hashing"},
     "offline": {"lightcurve", "inference", "modelcard", "hashing"},
+    "api": {"lightcurve", "inference", "modelcard", "hashing"},
     "view": {"lightcurve", "inference", "modelcard", "hashing", "stream"},
-    "cli": {"lightcurve", "inference", "modelcard", "hashing", "stream", "offline", "view"},
+    "cli": {"lightcurve", "inference", "modelcard", "hashing", "stream", "offline", "view", "api"},
 }
 
 

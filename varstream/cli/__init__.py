@@ -1,7 +1,8 @@
 """The ``varstream`` command line: one program, one subcommand per job, ``--help`` on each.
 
 The CLI is the top layer: it composes the offline tools (:mod:`.offline`), the stream
-(:mod:`.stream`) and the science view (:mod:`.view`); nothing below imports it.
+(:mod:`.stream`), the science view (:mod:`.view`) and classifying one's own curves
+(:mod:`.classify`); nothing below imports it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from varstream import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from varstream.cli.classify import add_classify_command
     from varstream.cli.offline import add_offline_commands
     from varstream.cli.stream import add_stream_commands
     from varstream.cli.view import add_view_commands
@@ -28,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_offline_commands(sub)
     add_stream_commands(sub)
     add_view_commands(sub)
+    add_classify_command(sub)
     return parser
 
 

@@ -75,6 +75,22 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_filter_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--class", dest="classes", metavar="C[,C…]", help="only these predicted classes, e.g. RRab,RRc")
+    p.add_argument("--family", dest="families", metavar="F[,F…]", help="only these families, e.g. CEP,RR")
+    p.add_argument("--min-prob", type=float, default=0.0, metavar="P",
+                   help="only classifications whose predicted class has probability at least P (0..1)")
+
+
+def _filter(args: argparse.Namespace):
+    from varstream.stream.filters import RecordFilter
+
+    try:
+        return RecordFilter.parse(args.classes, args.families, args.min_prob)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
 def cmd_tail(args: argparse.Namespace) -> int:
     import time
 
@@ -87,7 +103,8 @@ def cmd_tail(args: argparse.Namespace) -> int:
         return deadline is not None and time.time() > deadline
 
     try:
-        tail(kafka, args.topic, args.from_beginning, stop, lambda line: print(line, flush=True), wire, args.count)
+        tail(kafka, args.topic, args.from_beginning, stop, lambda line: print(line, flush=True), wire, args.count,
+             _filter(args))
     except KeyboardInterrupt:
         pass
     except KafkaException as exc:
@@ -99,12 +116,15 @@ def cmd_history(args: argparse.Namespace) -> int:
     from varstream.stream.tail import HEADER, format_row, history
 
     kafka, wire = kafka_from_args(args)
+    wanted = _filter(args)
     print(HEADER.replace("latency s", "published"))
     import datetime as dt
 
     n = 0
     try:
         for rec in history(kafka, args.object_id, args.topic, wire):
+            if not wanted.matches_record(rec):
+                continue
             when = dt.datetime.fromtimestamp(rec["publish_time"] / 1000, dt.timezone.utc).strftime("%H:%M:%S")
             print(format_row(rec).rsplit(" ", 1)[0] + f" {when:>9}")
             n += 1
@@ -242,6 +262,7 @@ def add_stream_commands(sub) -> None:
     p.add_argument("--from-beginning", action="store_true", help="start at the oldest classification")
     p.add_argument("--count", type=int, metavar="N", help="stop after N rows")
     p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds")
+    _add_filter_args(p)
     p.set_defaults(func=cmd_tail)
 
     p = sub.add_parser("history", help="every classification of one star, oldest first",
@@ -251,6 +272,7 @@ def add_stream_commands(sub) -> None:
     p.add_argument("object_id", help="the star's id, e.g. J000022.54+590559.3")
     p.add_argument("--topic", default=t.classifications,
                    help=f"classification topic (default {t.classifications})")
+    _add_filter_args(p)
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("demo", help="the whole stream on this machine: broker, classifiers, replay of real curves",

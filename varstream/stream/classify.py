@@ -17,10 +17,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from varstream.inference import ENSEMBLE, ClassifierInfo, load_classifier
+from varstream.inference import ENSEMBLE, ClassifierInfo, classification_fields, load_classifier
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.pipeline import Featurised, PipelineConfig, featurise
-from varstream.lightcurve.taxonomy import family_probabilities
 from varstream.lightcurve.types import LightCurve
 
 log = logging.getLogger(__name__)
@@ -119,33 +118,18 @@ class StreamClassifier:
 def classification_record(outcome: Outcome, info: ClassifierInfo, classes: list[str], alert_id: str,
                           ingest_ms: int, first_ingest_ms: int, publish_ms: int) -> dict:
     """The ``Classification`` record (``schemas/classification.avsc``) of a scored outcome: the
-    classifier ``info``, probabilities over ``classes``, the alert that triggered it and its Kafka
+    classifier ``info``, what the classification says about the star
+    (:func:`~varstream.inference.classification_fields`), the alert that triggered it and its Kafka
     timestamp, the oldest alert it newly includes, and the publish time (all ms since the epoch)."""
-    f = outcome.featurised
-    probs = outcome.probabilities
-    families = family_probabilities(classes, probs)
-    family = max(families, key=families.get) if families else ""
-    has_distance = "has_distance" in f.features.names and f.features["has_distance"] == 1.0
     return {
         "object_id": outcome.object_id,
         "alert_id": alert_id,
         "classifier": {"name": info.name, "version": info.version, "model_sha256": info.model_sha256,
                        "feature_version": info.feature_version,
                        "members": [{"name": n, "onnx_sha256": h} for n, h in info.members]},
-        "probabilities": [{"label": c, "probability": float(p)} for c, p in zip(classes, probs)],
-        "predicted_class": classes[int(np.argmax(probs))],
-        "family": family,
-        "family_probability": float(families.get(family, 0.0)),
-        "abs_mag": f.features["abs_mag"] if has_distance else None,
-        "abs_mag_err": f.features["abs_mag_err"] if has_distance else None,
-        "n_points": int(f.n_points),
+        **classification_fields(outcome.featurised, outcome.probabilities, classes),
         "n_observations": int(outcome.n_observations),
-        "span_days": float(f.baseline_days),
-        "period_days": float(f.period.period),
         "exact": not outcome.fast,
-        "period_fap": float(f.period.fap),
-        "period_cycles": float(f.period.cycles),
-        "bands": list(f.bands),
         "ingest_time": int(ingest_ms),
         "first_ingest_time": int(first_ingest_ms),
         "publish_time": int(publish_ms),

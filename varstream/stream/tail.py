@@ -16,6 +16,7 @@ from typing import Callable, Iterator
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
 
 from varstream.stream.codec import decode
+from varstream.stream.filters import RecordFilter
 from varstream.stream.kafka import FETCH_WAIT_MAX_MS, KafkaConfig, Topics, partition_for, read_partition
 from varstream.stream.state import StarState, apply_change, key_prefix
 from varstream.stream.wire import WireFormat
@@ -110,18 +111,20 @@ class Collector:
 
 def tail(kafka: KafkaConfig, topic: str = Topics.classifications, from_beginning: bool = False,
          stop: Callable[[], bool] = lambda: False, out: Callable[[str], None] = print,
-         wire: WireFormat | None = None, count: int | None = None) -> int:
-    """Print classifications as they arrive until ``stop()``, or until ``count`` rows are printed
-    (exactly that many); returns how many were printed."""
+         wire: WireFormat | None = None, count: int | None = None, wanted: RecordFilter = RecordFilter()) -> int:
+    """Print the classifications ``wanted`` lets through as they arrive until ``stop()``, or until
+    ``count`` rows are printed (exactly that many); returns how many were printed."""
     reader = ClassificationReader(kafka, topic, wire or WireFormat(), from_beginning)
     out(HEADER)
     printed = 0
     try:
         while not stop() and (count is None or printed < count):
-            wanted = 1000 if count is None else count - printed
-            for rec, received in reader.poll(max_records=wanted):
-                out(format_row(rec, received))
-                printed += 1
+            for rec, received in reader.poll(max_records=1000 if count is None else count - printed):
+                if wanted.matches_record(rec):
+                    out(format_row(rec, received))
+                    printed += 1
+                    if count is not None and printed >= count:
+                        break
     finally:
         reader.close()
     return printed

@@ -38,6 +38,7 @@ from pathlib import Path
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from varstream.stream.codec import DecodeError, decode
+from varstream.stream.filters import RecordFilter
 from varstream.stream.kafka import KafkaConfig, Topics
 from varstream.stream.state import StarState, apply_change
 from varstream.stream.wire import WireFormat
@@ -102,14 +103,10 @@ class Catalogue:
         """The rows ``/api/stars`` answers with (see the module notes)."""
         with self.lock:
             rows = list(self.rows.values())
-        cls, fam, q = params.get("class", ""), params.get("family", ""), params.get("q", "").lower()
-        min_prob = float(params.get("min_prob") or 0.0)
-        if cls:
-            rows = [r for r in rows if r["predicted_class"] == cls]
-        if fam:
-            rows = [r for r in rows if r["family"] == fam]
-        if min_prob > 0:
-            rows = [r for r in rows if r["probability"] >= min_prob]
+        q = params.get("q", "").lower()
+        wanted = RecordFilter.parse(params.get("class"), params.get("family"), params.get("min_prob"))
+        if wanted.active:
+            rows = [r for r in rows if wanted.matches(r["predicted_class"], r["family"], r["probability"])]
         if q:
             rows = [r for r in rows if q in r["object_id"].lower()]
         key = params.get("sort") or "published"
