@@ -116,6 +116,18 @@ def test_replayed_stars_get_the_offline_classification(broker, curves, offline, 
                          capture_output=True, text=True, timeout=120)
     lines = out.stdout.splitlines()
     assert out.returncode == 0 and "class" in lines[0] and len(lines) == 1 + 3, out.stdout   # exactly 3 rows
+    # filtered: only the family (and probability) asked for, the same filter on history
+    family = collector.latest[oid]["family"]
+    expected = sum(r["family"] == family for recs in per_star.values() for r in recs)
+    out = subprocess.run([sys.executable, "-m", "varstream", "tail", "--bootstrap", broker.bootstrap, "--topic",
+                          topics.classifications, "--from-beginning", "--family", family, "--min-prob", "0.0",
+                          "--count", str(expected), "--seconds", "60"], capture_output=True, text=True, timeout=120)
+    rows = out.stdout.splitlines()[1:]
+    assert out.returncode == 0 and len(rows) == expected and all(r.split()[3] == family for r in rows), out.stdout
+    out = subprocess.run([sys.executable, "-m", "varstream", "history", oid, "--bootstrap", broker.bootstrap,
+                          "--topic", topics.classifications, "--class", "no-such-class"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and len(out.stdout.splitlines()) == 1           # the header, no row
 
 
 def test_two_consumers_split_the_partitions(broker, spread, tmp_path):

@@ -116,5 +116,7 @@ def test_refinement_near_known_candidates_agrees_with_the_full_search():
     again = find_period(grown.object_id, grown.times, grown.mags, grown.errors)
     fast = refine_period(grown.object_id, grown.times, grown.mags, grown.errors, full.candidates, window=full.window)
     assert fast.period == again.period and fast.n_frequencies == 0 and again.n_frequencies > 0
+    # the fast path's period carries the same significance (false-alarm probability over the grid) and cycles
+    assert fast.fap == pytest.approx(again.fap, rel=1e-6) and fast.fap < 1e-10 and fast.cycles == again.cycles
     with pytest.raises(LightCurveError, match="no candidate"):
         refine_period("z", lc.times, lc.mags, lc.errors, (1e6,))
