@@ -62,3 +62,15 @@ def test_find_column_prefers_the_explicit_name():
     assert find_column(["MJD", "mag"], ("mjd", "time")) == "MJD"
     assert find_column(["a", "b"], ("mjd",), explicit="B") == "b"
     assert find_column(["a"], ("mjd",)) is None
+
+
+def test_import_varstream_stays_light_until_a_curve_is_classified():
+    import subprocess
+    import sys
+
+    code = ("import sys, varstream, varstream.lightcurve; f = varstream.classify; "
+            "heavy = [m for m in ('onnxruntime', 'tensorflow', 'varstream.inference') if m in sys.modules]; "
+            "assert not heavy, heavy; print(f.__module__)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "varstream.api.classify"
