@@ -24,7 +24,8 @@ EXAMPLES = {
                                                {"label": "EW", "probability": 0.1}],
                              "predicted_class": "RRab", "family": "RR", "family_probability": 0.9,
                              "abs_mag": 0.6, "abs_mag_err": 0.1, "n_points": 120, "n_observations": 125,
-                             "span_days": 2800.0, "period_days": 0.61, "exact": True, "ingest_time": 1_700_000_000_000,
+                             "span_days": 2800.0, "period_days": 0.61, "exact": True, "period_fap": 1e-12,
+                             "period_cycles": 4590.2, "bands": ["g", "r"], "ingest_time": 1_700_000_000_000,
                              "first_ingest_time": 1_699_999_999_000, "publish_time": 1_700_000_000_100},
     "deadletter.avsc": {"original": b"\x00\x01", "original_key": None, "original_size": 2,
                         "original_sha256": "ab" * 32, "original_truncated": False, "topic": "alerts", "partition": 0,
@@ -47,3 +48,9 @@ def test_schema_parses_documents_every_field_and_round_trips(name):
     assert schema["name"]
     kind = name.removesuffix(".avsc")
     assert decode(kind, encode(kind, EXAMPLES[name])) == EXAMPLES[name]   # timestamps stay integer ms
+
+
+def test_a_classification_without_the_version_6_fields_gets_their_defaults():
+    old = {k: v for k, v in EXAMPLES["classification.avsc"].items() if k not in ("period_fap", "period_cycles", "bands")}
+    back = decode("classification", encode("classification", old))
+    assert back["period_fap"] is None and back["period_cycles"] is None and back["bands"] == []
