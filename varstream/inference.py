@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from varstream import priors
 from varstream.lightcurve import FEATURE_VERSION
 from varstream.lightcurve.pipeline import Featurised, PipelineConfig
 from varstream.lightcurve.taxonomy import family_probabilities
@@ -183,10 +184,19 @@ class Ensemble:
         """Every member's probabilities, ``(members, n, classes)``."""
         return np.stack([m.predict_proba(features, sequences) for m in self.members])
 
+    @property
+    def output_prior(self) -> np.ndarray:
+        """The class mix the published probabilities assume (:attr:`EnsembleCard.output_prior`;
+        uniform when the card has none)."""
+        k = len(self.classes)
+        prior = self.card.output_prior
+        return priors.normalised(np.asarray(prior if len(prior) == k else np.full(k, 1.0 / k)))
+
     def combine(self, member_probs: np.ndarray, n_points: np.ndarray | None = None) -> np.ndarray:
-        """The card's rule: weighted mean of the members, calibrated by curve length when
-        ``n_points`` (points after cleaning, per row) is given."""
-        mean = np.tensordot(self.weights, member_probs, axes=1)
+        """The card's rule: weighted mean of the members, the card's prior adjustment
+        (:func:`varstream.priors.adjust`), then calibration by curve length when ``n_points``
+        (points after cleaning, per row) is given."""
+        mean = priors.adjust(np.tensordot(self.weights, member_probs, axes=1), self.card.prior, self.card.prior_alpha)
         if n_points is None:
             return mean
         return calibrate(mean, n_points, self.card.length_edges, self.card.temperatures)

@@ -137,6 +137,13 @@ class EnsembleCard:
         combine: the rule, in words.
         fitted_on: what the weights and temperatures were chosen on.
         pipeline: the pipeline settings of every member (as in :attr:`ModelCard.pipeline`).
+        prior: the class prior ``π`` of the prior adjustment (class order of the members), applied
+            after the weighted mean as ``p · π^prior_alpha``, renormalised
+            (:func:`varstream.priors.adjust`); empty: no adjustment.
+        prior_alpha: the adjustment's exponent (0: none).
+        output_prior: the class mix the published (adjusted, calibrated) probabilities assume — their
+            mean over the real validation stars; the base prior of a survey's EM estimate
+            (:func:`varstream.priors.estimate_prior`). Empty: uniform.
     """
 
     members: list[str]
@@ -144,9 +151,12 @@ class EnsembleCard:
     member_sha256: dict[str, str] = field(default_factory=dict)
     length_edges: list[int] = field(default_factory=list)
     temperatures: list[float] = field(default_factory=list)
-    combine: str = "weighted mean of probabilities, then a temperature per curve length"
+    combine: str = "weighted mean of probabilities, then the prior adjustment, then a temperature per curve length"
     fitted_on: str = ""
     pipeline: dict[str, Any] = field(default_factory=dict)
+    prior: list[float] = field(default_factory=list)
+    prior_alpha: float = 0.0
+    output_prior: list[float] = field(default_factory=list)
 
     def weights_for(self, names: list[str]) -> list[float]:
         """Normalised weights of ``names`` (equal when the card has none)."""

@@ -1,5 +1,5 @@
 """The package's layers, checked on every import statement (module level and inside functions):
-``lightcurve`` at the bottom; ``inference`` and ``modelcard`` above it; ``stream``, ``offline`` and
+``lightcurve`` at the bottom; ``priors`` (numbers only) beside it; ``inference`` and ``modelcard`` above them; ``stream``, ``offline`` and
 ``api`` (classify your own curves) side by side, none importing another; ``view`` above them; the CLI on top. Nothing imports
 upwards."""
 
@@ -16,13 +16,14 @@ PACKAGE = Path(__file__).resolve().parents[2] / "varstream"
 ALLOWED = {
     "lightcurve": {"lightcurve"},
     "hashing": set(),
+    "priors": set(),
     "modelcard": {"hashing"},
-    "inference": {"lightcurve", "modelcard", "hashing"},
-    "stream": {"lightcurve", "inference", "modelcard", "hashing"},
-    "offline": {"lightcurve", "inference", "modelcard", "hashing"},
-    "api": {"lightcurve", "inference", "modelcard", "hashing"},
-    "view": {"lightcurve", "inference", "modelcard", "hashing", "stream"},
-    "cli": {"lightcurve", "inference", "modelcard", "hashing", "stream", "offline", "view", "api"},
+    "inference": {"lightcurve", "modelcard", "hashing", "priors"},
+    "stream": {"lightcurve", "inference", "modelcard", "hashing", "priors"},
+    "offline": {"lightcurve", "inference", "modelcard", "hashing", "priors"},
+    "api": {"lightcurve", "inference", "modelcard", "hashing", "priors"},
+    "view": {"lightcurve", "inference", "modelcard", "hashing", "priors", "stream"},
+    "cli": {"lightcurve", "inference", "modelcard", "hashing", "priors", "stream", "offline", "view", "api"},
 }
 
 

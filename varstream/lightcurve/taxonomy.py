@@ -20,6 +20,12 @@ Classes without a counterpart (VAR, YSO, DCEP, GCAS, UG, RCB, ...) map to None.
 with other class lists — and the Gaia set, which is labelled by family only — are compared at
 family level. Classical Cepheids (ASAS-SN's DCEP) belong to the CEP family but have no Catalina
 class: the models can only call them an anomalous or type II Cepheid, a known limit.
+
+**Not a periodic variable** (:data:`NONPERIODIC`, class and family ``NONPER``): what most of a
+survey's alert stream is — constant stars with noisy photometry, supernovae and other transients,
+AGN and other stochastic variables, outbursts, flares, microlensing. Models trained with simulated
+curves of these (``varstream.offline.nonperiodic``) carry it as one more class; its probability is
+published as ``nonperiodic_probability``.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ CATALINA_TYPES: dict[int, str] = {
     12: "Cep-II",
 }
 CATALINA_CLASSES: tuple[str, ...] = tuple(CATALINA_TYPES.values())
+
+#: The class (and family) of curves that are not periodic variables.
+NONPERIODIC = "NONPER"
 
 ASASSN_TO_CATALINA: dict[str, str] = {
     "RRAB": "RRab",
@@ -102,12 +111,13 @@ FAMILIES: dict[str, str] = {
     "LPV": "LPV", "SR": "LPV", "SRD": "LPV", "L": "LPV", "M": "LPV", "LSP": "LPV",
     "DSCT": "DSCT", "HADS": "DSCT", "GDOR": "DSCT", "SXPHE": "DSCT",
     "ROT": "ROT",
+    NONPERIODIC: NONPERIODIC,
 }
-FAMILY_NAMES: tuple[str, ...] = ("RR", "CEP", "ECL", "LPV", "DSCT", "ROT")
+FAMILY_NAMES: tuple[str, ...] = ("RR", "CEP", "ECL", "LPV", "DSCT", "ROT", NONPERIODIC)
 
 
 def family_of(label: str | None) -> str | None:
-    """The family (RR, CEP, ECL, LPV, DSCT, ROT) of a class of any survey read here, or None."""
+    """The family (RR, CEP, ECL, LPV, DSCT, ROT, NONPER) of a class of any survey read here, or None."""
     name = normalise_label(label)
     return FAMILIES.get(name, FAMILIES.get(name.upper())) if name else None
 
@@ -135,3 +145,11 @@ def family_probabilities(classes: list[str], probabilities) -> dict[str, float]:
     families = families_of(classes)
     row = family_probability_table(np.asarray(probabilities)[None, :], classes, families)[0]
     return {f: float(p) for f, p in zip(families, row)}
+
+
+def nonperiodic_probability(classes: list[str], probabilities) -> float | None:
+    """The probability of :data:`NONPERIODIC` in one row of class probabilities, or None when the
+    classes have no such outcome (models trained without it)."""
+    if NONPERIODIC not in classes:
+        return None
+    return float(np.asarray(probabilities)[list(classes).index(NONPERIODIC)])

@@ -390,6 +390,36 @@ class StarModel:
         return shape + self.residuals[j]
 
 
+def observe(obs: Observation, shape: np.ndarray, band_ratios: dict[str, float],
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, dict]:
+    """A survey's measurements of a star whose light at ``obs.times`` is ``shape`` (mag about its
+    mean level, already in the survey's band scale): the star's mean magnitude and, for a multi-band
+    survey, each band's colour and amplitude ratio (``band_ratios``, jittered by ~10 % per band)
+    added; the quoted errors of the survey's relation; noise of ``noise_ratio`` times the quoted
+    errors; outliers of 0.3–2 mag at the survey's rate. Returns magnitudes, quoted errors (mag) and
+    the ``aux`` columns (``band`` for a multi-band survey)."""
+    aux = {}
+    if obs.point_bands is not None:
+        per_point = np.array([band_ratios.get(b, 1.0) for b in obs.point_bands])
+        jitter = {b: float(np.exp(rng.normal(0.0, 0.1))) for b in obs.colours}
+        per_point = per_point * np.array([jitter[b] for b in obs.point_bands])
+        colour = np.array([obs.colours[b] for b in obs.point_bands])
+        mags = obs.mean_mag + colour + per_point * shape
+        aux = {"band": obs.point_bands}
+    else:
+        mags = obs.mean_mag + shape
+    quoted = np.clip(obs.quoted_error(mags), 5e-4, 0.5)
+    mags = mags + rng.normal(0.0, 1.0, mags.size) * quoted * obs.noise_ratio
+    outliers = rng.uniform(size=mags.size) < obs.outlier_rate
+    mags[outliers] += rng.choice([-1.0, 1.0], outliers.sum()) * rng.uniform(0.3, 2.0, outliers.sum())
+    return mags, quoted, aux
+
+
+def survey(name: str) -> Survey:
+    """A registered survey (:func:`register`) by name."""
+    return _REGISTRY[name]
+
+
 @dataclass(frozen=True)
 class Emulation:
     """One emulated curve to make: the source curve, the survey (None: its own cadence), the prefix
@@ -421,21 +451,7 @@ class Emulation:
             if widen and amplitudes:
                 amp = max(float(np.ptp(model.values)), 1e-3)
                 factor *= np.exp(rng.uniform(*np.log(amplitudes))) / amp
-            aux = {}
-            if obs.point_bands is not None:
-                ratios = band_amplitudes(family_of(lc.label))
-                per_point = np.array([ratios.get(b, 1.0) for b in obs.point_bands])
-                jitter = {b: float(np.exp(rng.normal(0.0, 0.1))) for b in obs.colours}
-                per_point = per_point * np.array([jitter[b] for b in obs.point_bands])
-                colour = np.array([obs.colours[b] for b in obs.point_bands])
-                mags = obs.mean_mag + colour + factor * per_point * shape
-                aux = {"band": obs.point_bands}
-            else:
-                mags = obs.mean_mag + factor * shape
-            quoted = np.clip(obs.quoted_error(mags), 5e-4, 0.5)
-            mags = mags + rng.normal(0.0, 1.0, mags.size) * quoted * obs.noise_ratio
-            outliers = rng.uniform(size=mags.size) < obs.outlier_rate
-            mags[outliers] += rng.choice([-1.0, 1.0], outliers.sum()) * rng.uniform(0.3, 2.0, outliers.sum())
+            mags, quoted, aux = observe(obs, factor * shape, band_amplitudes(family_of(lc.label)), rng)
             t0 = float(lc.times.min()) if len(lc) else 0.0
             lc = LightCurve(f"{lc.object_id}@{self.survey}{self.tag}", t0 + obs.times, mags, quoted, obs.band,
                             label=lc.label, meta={"emulated": self.survey, "source": lc.object_id}, aux=aux)

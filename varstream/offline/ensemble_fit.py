@@ -1,9 +1,15 @@
-"""Fitting the ensemble on validation data: member weights and a temperature per curve length.
+"""Fitting the ensemble on validation data: member weights, the prior adjustment and a temperature
+per curve length.
 
 A model that is excellent on the training survey and collapses on others must not sink the
 ensemble, so the weights are chosen on validation stars *and* their emulated versions (other
 surveys' cadences and noise, prefixes): on a grid over the simplex (steps of ``step``), the
 weights with the best mean of the two macro F1 scores win (ties: the most even weights).
+
+The members learn from a class-balanced training set, so they answer as if every class were
+equally common; the prior adjustment (:mod:`varstream.priors`) moves the weighted mean towards the
+class mix of the real validation stars, ``p · π^α`` with ``α`` chosen for their macro F1 — fitted on
+real rows only (the emulated rows are the same stars again and would only weigh the same mix).
 
 Confidence must mean the same at every curve length (a 30-point prefix is less certain than a
 1,000-point curve), so after weighting, the probabilities of each length bin are temperature
@@ -20,7 +26,9 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 from sklearn.metrics import f1_score
 
+from varstream import priors
 from varstream.inference import calibrate
+from varstream.modelcard import EnsembleCard
 
 #: Upper edges of the length bins (points after cleaning) that get their own temperature.
 LENGTH_EDGES = (35, 75, 150, 300)
@@ -84,3 +92,30 @@ def apply(probs: np.ndarray, n_points: np.ndarray, temperatures: list[float],
           edges: tuple[int, ...] = LENGTH_EDGES) -> np.ndarray:
     """The calibration the stream applies (:func:`varstream.inference.calibrate`)."""
     return calibrate(probs, n_points, list(edges), temperatures)
+
+
+def fit_card(members: list[str], member_probs: np.ndarray, y: np.ndarray, emulated: np.ndarray,
+             n_points: np.ndarray, fitted_on: str, **card_fields) -> tuple[EnsembleCard, priors.Adjustment]:
+    """The whole combination, fitted in the order the stream applies it: weights
+    (:func:`fit_weights`, real and emulated rows), the prior adjustment on the real rows
+    (:func:`varstream.priors.fit_adjustment` with their class mix), the length temperatures on all
+    rows, and the mix the published probabilities then assume on the real rows.
+
+    Args:
+        member_probs: ``(members, n, classes)`` validation probabilities; ``y`` class indices;
+            ``emulated`` True for emulated rows; ``n_points`` points after cleaning.
+        card_fields: the rest of the :class:`~varstream.modelcard.EnsembleCard` (sha256s, pipeline).
+    """
+    weights = fit_weights(member_probs, y, emulated)
+    mean = np.tensordot(weights, member_probs, axes=1)
+    real = ~emulated
+    adjustment = priors.fit_adjustment(mean[real], y[real], priors.class_frequencies(y[real], mean.shape[1]))
+    adjusted = priors.adjust(mean, adjustment.prior, adjustment.alpha)
+    temperatures = fit_length_temperatures(adjusted, y, n_points)
+    published = apply(adjusted, n_points, temperatures)
+    card = EnsembleCard(members, weights={m: float(w) for m, w in zip(members, weights)},
+                        length_edges=list(LENGTH_EDGES), temperatures=temperatures, fitted_on=fitted_on,
+                        prior=adjustment.prior, prior_alpha=adjustment.alpha,
+                        output_prior=[float(v) for v in priors.normalised(published[real].mean(axis=0))],
+                        **card_fields)
+    return card, adjustment

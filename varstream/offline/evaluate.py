@@ -43,10 +43,6 @@ from varstream.offline.metrics import classification_report, plot_confusion, plo
 
 log = logging.getLogger(__name__)
 
-#: Seed offset of the emulated test stars (the one ``varstream train`` reports with).
-EMULATED_TEST_SEED = 303
-
-
 class Scorer:
     """Every classifier of a models directory, scoring feature tables at class and family level."""
 
@@ -117,11 +113,11 @@ def _prefix_table(dataset: Dataset, data_hash: str, curves: list, n: int, jobs: 
 
 def _emulated_table(dataset: Dataset, data_hash: str, curves: list, jobs: int, cache_dir: Path | None,
                     pipeline: PipelineConfig) -> FeatureTable:
-    from varstream.offline.prepare import emulated_table
+    from varstream.offline.prepare import TEST_EMULATION_SEED, emulated_table
     from varstream.offline.train_config import TrainConfig
 
     surveys = emulate.default_surveys(default_data_root())
-    return emulated_table(dataset, data_hash, "test", curves, surveys, 1, 1, TrainConfig().seed + EMULATED_TEST_SEED,
+    return emulated_table(dataset, data_hash, "test", curves, surveys, 1, 1, TrainConfig().seed + TEST_EMULATION_SEED,
                           None, jobs, cache_dir, pipeline)
 
 

@@ -34,6 +34,9 @@ from varstream.offline.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 
+#: Seed offsets (added to the run's seed) of the emulations of the training, validation and test parts.
+TRAIN_EMULATION_SEED, VAL_EMULATION_SEED, TEST_EMULATION_SEED = 101, 202, 303
+
 
 @dataclass
 class Prepared:
@@ -187,13 +190,13 @@ def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None
         log.info("emulating surveys %s", [s.name for s in surveys])
         train_curves = [curves[i] for i in train_real.object_ids if i in curves] + synthetic
         emulated = emulated_table(dataset, data_hash, "train", train_curves, surveys, config.emulations,
-                                  config.prefixes, config.seed + 101, config.survey_data, jobs, cache_dir, config.pipeline)
+                                  config.prefixes, config.seed + TRAIN_EMULATION_SEED, config.survey_data, jobs, cache_dir, config.pipeline)
         n_emulated = len(emulated)
         parts.append(emulated)
         val_emulated = emulated_table(dataset, data_hash, "val", [curves[i] for i in val.object_ids if i in curves],
-                                      surveys, 1, 1, config.seed + 202, config.survey_data, jobs, cache_dir, config.pipeline)
+                                      surveys, 1, 1, config.seed + VAL_EMULATION_SEED, config.survey_data, jobs, cache_dir, config.pipeline)
         test_emulated = emulated_table(dataset, data_hash, "test", [curves[i] for i in test.object_ids if i in curves],
-                                       surveys, 1, 1, config.seed + 303, config.survey_data, jobs, cache_dir, config.pipeline)
+                                       surveys, 1, 1, config.seed + TEST_EMULATION_SEED, config.survey_data, jobs, cache_dir, config.pipeline)
     train = FeatureTable.concat(parts) if len(parts) > 1 else parts[0]
     return Prepared(classes, table, data_hash, train, val, test, val_emulated, test_emulated, made, n_emulated,
                     train_real, feature_columns(train, config))

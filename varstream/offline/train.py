@@ -182,21 +182,18 @@ def _fit_and_export(name: str, spec: ModelSpec, prep: Prepared, config: TrainCon
 
 
 def _fit_ensemble(fitted: dict[str, Fitted], prep: Prepared, out: Path, pipeline: dict) -> EnsembleCard:
-    """Weights and length temperatures on validation rows, real and emulated (see :mod:`.ensemble_fit`)."""
+    """Weights, prior adjustment and length temperatures on validation rows (see :mod:`.ensemble_fit`)."""
     members = [m for m in ENSEMBLE_MEMBERS if m in fitted]
     val = prep.val_all
-    y = prep.indices(val.labels)
     emulated = np.arange(len(val)) >= len(prep.val)
     probs = np.stack([fitted[m].predict(val) for m in members])
-    weights = ensemble_fit.fit_weights(probs, y, emulated)
-    mean = np.tensordot(weights, probs, axes=1)
-    temperatures = ensemble_fit.fit_length_temperatures(mean, y, val.n_points)
-    card = EnsembleCard(members, weights={m: float(w) for m, w in zip(members, weights)},
-                        member_sha256={m: fitted[m].card.sha256 for m in members},
-                        length_edges=list(ensemble_fit.LENGTH_EDGES), temperatures=temperatures,
-                        fitted_on=f"{len(prep.val)} validation stars and {len(prep.val_emulated)} emulated "
-                                  "versions of them (other surveys' cadences, noise and prefixes)",
-                        pipeline=pipeline)
+    card, adjustment = ensemble_fit.fit_card(
+        members, probs, prep.indices(val.labels), emulated, val.n_points,
+        fitted_on=f"{len(prep.val)} validation stars and {len(prep.val_emulated)} emulated versions of them (other "
+                  "surveys' cadences, noise and prefixes); the prior adjustment on the validation stars alone",
+        member_sha256={m: fitted[m].card.sha256 for m in members}, pipeline=pipeline)
+    log.info("ensemble: weights %s, prior alpha %.1f (validation macro F1 %.3f -> %.3f)", card.weights,
+             adjustment.alpha, adjustment.macro_f1_unadjusted, adjustment.macro_f1)
     card.write(out)
     return card
 
@@ -246,7 +243,8 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
         test = prep.test
         ens = classification_report(ensemble.predict_proba(test.X, test.seq, test.n_points), prep.y_test, classes)
         report["models"][ENSEMBLE] = {"members": card.members, "weights": card.weights,
-                                        "temperatures": card.temperatures, "macro_f1": ens["macro_f1"],
+                                        "temperatures": card.temperatures, "prior": card.prior,
+                                        "prior_alpha": card.prior_alpha, "macro_f1": ens["macro_f1"],
                                         "balanced_accuracy": ens["balanced_accuracy"], "ece": ens["ece"]}
 
     if config.compare_augmentation and "rf" in config.models and prep.n_synthetic:
