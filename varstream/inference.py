@@ -21,11 +21,15 @@ import onnxruntime as ort
 from varstream import priors
 from varstream.lightcurve import FEATURE_VERSION
 from varstream.lightcurve.pipeline import Featurised, PipelineConfig
-from varstream.lightcurve.taxonomy import family_probabilities
+from varstream.lightcurve.taxonomy import family_probabilities, nonperiodic_probability
 from varstream.modelcard import ENSEMBLE_FILE, EnsembleCard, ModelCard, card_path, sha256_file
 
 #: The name that selects the ensemble of ``ensemble.json`` instead of one model.
 ENSEMBLE = "ensemble"
+#: The priors a classification's probabilities can assume (its ``prior`` field): the shipped
+#: classifier's own, or the stream's survey's estimated one (``serve --prior survey``).
+TRAINED_PRIOR, SURVEY_PRIOR = "trained", "survey"
+PRIORS = (TRAINED_PRIOR, SURVEY_PRIOR)
 
 
 class ModelIntegrityError(RuntimeError):
@@ -125,6 +129,12 @@ class OnnxModel:
     def info(self) -> ClassifierInfo:
         c = self.card
         return ClassifierInfo(c.name, c.version, c.sha256, c.feature_version, ((c.name, c.sha256),))
+
+    @property
+    def output_prior(self) -> np.ndarray:
+        """The class mix a single model's probabilities assume: uniform (it was trained on a
+        class-balanced set)."""
+        return np.full(len(self.classes), 1.0 / len(self.classes))
 
     def predict_proba(self, features: np.ndarray | None = None, sequences: np.ndarray | None = None,
                       n_points: np.ndarray | None = None) -> np.ndarray:
@@ -257,13 +267,16 @@ def load_classifier(models_dir: str | Path, model: str = ENSEMBLE) -> Classifier
     return Ensemble([members[m] for m in card.members], card, sha256_file(spec_path))
 
 
-def classification_fields(featurised: Featurised, probabilities: np.ndarray, classes: list[str]) -> dict:
+def classification_fields(featurised: Featurised, probabilities: np.ndarray, classes: list[str],
+                          prior: str = TRAINED_PRIOR) -> dict:
     """What a classification says about a star — the science fields of the ``Classification``
     record (``schemas/classification.avsc``), shared by the stream's messages and
     :func:`varstream.classify`: every class probability, the predicted class, the most probable
     family (the sum of its classes' probabilities) and its probability, the absolute magnitude
     and its error (mag; None without a distance), points after cleaning, span and period (days),
-    the period's false-alarm probability and cycles, the bands used."""
+    the period's false-alarm probability and cycles, the bands used, the probability of not being a
+    periodic variable (None for models without that outcome) and the prior the probabilities
+    assume (:data:`PRIORS`)."""
     probs = np.asarray(probabilities, dtype=np.float64)
     families = family_probabilities(classes, probs)
     family = max(families, key=families.get) if families else ""
@@ -282,4 +295,6 @@ def classification_fields(featurised: Featurised, probabilities: np.ndarray, cla
         "period_fap": float(f.period.fap),
         "period_cycles": float(f.period.cycles),
         "bands": list(f.bands),
+        "nonperiodic_probability": nonperiodic_probability(classes, probs),
+        "prior": prior,
     }

@@ -81,8 +81,13 @@ def test_explorer_follows_the_stream_in_a_real_browser(broker, asassn_dir, tmp_p
         dom = _browser(base, tmp_path, "--dump-dom")
         assert dom.returncode == 0, dom.stderr[-2000:]
         assert 'data-loaded="true"' in dom.stdout and all(oid in dom.stdout for oid in report.observations)
+        # the non-periodic outcome has its own column, one cell per star ("–" for models without it)
+        assert all(r["nonperiodic_probability"] == collector.latest[r["object_id"]]["nonperiodic_probability"]
+                   for r in stars["rows"])
+        assert ">not periodic</th>" in dom.stdout and dom.stdout.count('class="num nonper"') == 2
         star_dom = _browser(base + "star/" + urllib.request.quote(star), tmp_path, "--dump-dom")
         assert f"/api/star/{urllib.request.quote(star)}/plot.png" in star_dom.stdout
+        assert "<th>not periodic</th>" in star_dom.stdout
         with urllib.request.urlopen(base + "api/star/" + urllib.request.quote(star) + "/plot.png") as resp:
             assert resp.headers["Content-Type"] == "image/png" and resp.read()[:8] == b"\x89PNG\r\n\x1a\n"
         for name, url in (("page", base), ("star", base + "star/" + urllib.request.quote(star))):

@@ -27,6 +27,7 @@ from tests.integration.streamkit import (
 )
 from varstream.inference import default_models_dir
 from varstream.lightcurve import FEATURE_VERSION
+from varstream.lightcurve.taxonomy import NONPERIODIC, family_of
 from varstream.modelcard import sha256_file
 from varstream.stream.codec import encode
 from varstream.stream.kafka import KafkaConfig, ensure_topics, partition_for
@@ -74,7 +75,9 @@ def test_replayed_stars_get_the_offline_classification(broker, curves, offline, 
     assert lags and all(float(line.rsplit(" ", 1)[1]) == 0 for line in lags)     # caught up, per partition
     # every star is classified repeatedly as its curve grows, and ends on the offline answer
     per_star = {oid: [r for r in collector.records if r["object_id"] == oid] for oid in report.observations}
-    assert all(len(recs) >= 3 for recs in per_star.values()), {k: len(v) for k, v in per_star.items()}
+    # (a loaded machine coalesces a backlog into fewer, larger steps: at least two per star, three on average)
+    sizes = {k: len(v) for k, v in per_star.items()}
+    assert min(sizes.values()) >= 2 and sum(sizes.values()) >= 3 * len(sizes), sizes
     for recs in per_star.values():
         counts = [r["n_observations"] for r in recs]
         assert counts == sorted(counts) and counts[0] < counts[-1]
@@ -89,6 +92,15 @@ def test_replayed_stars_get_the_offline_classification(broker, curves, offline, 
     assert rec["family"] in ("RR", "CEP", "ECL", "LPV", "DSCT", "ROT") and 0 < rec["family_probability"] <= 1
     assert all(r["exact"] for r in collector.latest.values())              # final = full search = offline
     assert rec["abs_mag"] is not None and rec["abs_mag_err"] > 0            # every ASAS-SN star has a distance
+    # the non-periodic outcome (None from models without that class) and the prior the probabilities assume
+    labels = [p["label"] for p in rec["probabilities"]]
+    for r in collector.latest.values():
+        assert r["prior"] == "trained"
+        if NONPERIODIC in labels:
+            nonper = sum(p["probability"] for p in r["probabilities"] if family_of(p["label"]) == NONPERIODIC)
+            assert abs(r["nonperiodic_probability"] - nonper) < 1e-9
+        else:
+            assert r["nonperiodic_probability"] is None
     # the metrics page agrees with what was seen
     assert metric_value(metrics, "varstream_alerts_consumed_total") == report.n_alerts
     assert metric_value(metrics, "varstream_observations_accepted_total") == report.n_alerts
@@ -128,6 +140,19 @@ def test_replayed_stars_get_the_offline_classification(broker, curves, offline, 
                           "--topic", topics.classifications, "--class", "no-such-class"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1 and len(out.stdout.splitlines()) == 1           # the header, no row
+    # the survey's class prior, estimated by EM from the topic's latest classification of each star
+    out = subprocess.run([sys.executable, "-m", "varstream", "prior", "--bootstrap", broker.bootstrap,
+                          "--topic", topics.classifications, "--min-stars", "5"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert f"latest classification of {STARS} stars" in out.stdout
+    table = {line.split()[0]: [float(v) for v in line.split()[1:]] for line in out.stdout.splitlines()[2:]}
+    classes = [p["label"] for p in rec["probabilities"]]
+    assert list(table) == classes and abs(sum(v[1] for v in table.values()) - 1) < 1e-3
+    out = subprocess.run([sys.executable, "-m", "varstream", "prior", "--bootstrap", broker.bootstrap,
+                          "--topic", topics.classifications, "--min-stars", str(STARS + 1)],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 1 and "no estimate" in out.stderr
 
 
 def test_two_consumers_split_the_partitions(broker, spread, tmp_path):

@@ -34,6 +34,8 @@ class Classification:
         object_id: the star.
         predicted_class: the most probable class; ``probability`` its probability.
         family, family_probability: the most probable family (the sum of its classes) and its probability.
+        nonperiodic_probability: the probability of not being a periodic variable (class NONPER;
+            None for models trained without that outcome).
         probabilities: every class's probability (the model's class order).
         period_days, period_fap, period_cycles: the period (days), its false-alarm probability and
             the cycles the cleaned curve covers.
@@ -50,6 +52,7 @@ class Classification:
     probability: float | None = None
     family: str | None = None
     family_probability: float | None = None
+    nonperiodic_probability: float | None = None
     probabilities: dict[str, float] = field(default_factory=dict)
     period_days: float | None = None
     period_fap: float | None = None
@@ -73,7 +76,7 @@ class Classification:
         """A flat table row: the scalar fields, ``bands`` joined, ``dropped`` as ``rule:n`` pairs,
         and ``p_<class>`` for each of ``classes`` (default: the star's own)."""
         out = {k: getattr(self, k) for k in ("object_id", "predicted_class", "probability", "family",
-                                              "family_probability", "period_days", "period_fap", "period_cycles",
+                                              "family_probability", "nonperiodic_probability", "period_days", "period_fap", "period_cycles",
                                               "n_points", "n_observations", "span_days", "abs_mag", "abs_mag_err")}
         out["bands"] = " ".join(self.bands)
         out["dropped"] = " ".join(f"{k}:{v}" for k, v in sorted(self.dropped.items()))
@@ -106,7 +109,8 @@ def _result(lc: LightCurve, f: Featurised, probabilities: np.ndarray, classifier
     return Classification(
         object_id=lc.object_id, predicted_class=fields["predicted_class"],
         probability=probs[fields["predicted_class"]], family=fields["family"] or None,
-        family_probability=fields["family_probability"], probabilities=probs, period_days=fields["period_days"],
+        family_probability=fields["family_probability"],
+        nonperiodic_probability=fields["nonperiodic_probability"], probabilities=probs, period_days=fields["period_days"],
         period_fap=fields["period_fap"], period_cycles=fields["period_cycles"], n_points=fields["n_points"],
         n_observations=len(lc), span_days=fields["span_days"], abs_mag=fields["abs_mag"],
         abs_mag_err=fields["abs_mag_err"], bands=tuple(fields["bands"]), dropped=dict(f.report.dropped),

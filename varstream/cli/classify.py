@@ -108,13 +108,15 @@ def cmd_classify(args: argparse.Namespace) -> int:
         _write(rows, args.out)
         print(f"wrote {args.out}: {sum(r.ok for r in results)} classified, {sum(not r.ok for r in results)} not")
     else:
-        print(f"{'object':<24} {'class':<8} {'prob':>5} {'family':<6} {'prob':>5} {'period d':>10} {'pts':>5}  error")
+        print(f"{'object':<24} {'class':<8} {'prob':>5} {'family':<6} {'prob':>5} {'nonper':>6} {'period d':>10} "
+              f"{'pts':>5}  error")
         for r in results:
             if r.ok:
+                nonper = "-" if r.nonperiodic_probability is None else f"{r.nonperiodic_probability:.2f}"
                 print(f"{r.object_id[:24]:<24} {r.predicted_class:<8} {r.probability:>5.2f} {r.family or '':<6} "
-                      f"{r.family_probability:>5.2f} {r.period_days:>10.5f} {r.n_points:>5}")
+                      f"{r.family_probability:>5.2f} {nonper:>6} {r.period_days:>10.5f} {r.n_points:>5}")
             else:
-                print(f"{r.object_id[:24]:<24} {'-':<8} {'':>5} {'':<6} {'':>5} {'':>10} {'':>5}  {r.error}")
+                print(f"{r.object_id[:24]:<24} {'-':<8} {'':>5} {'':<6} {'':>5} {'':>6} {'':>10} {'':>5}  {r.error}")
     return 0
 
 

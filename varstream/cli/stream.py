@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: {exc}") from None
     settings = ServeSettings(kafka=kafka, models_dir=args.models or default_models_dir(),
                              topics=Topics(args.input_topic, args.output_topic, args.deadletter_topic, args.group),
-                             model=args.model, policy=policy, partitions=args.partitions, max_batch=args.max_batch,
+                             model=args.model, prior=args.prior, policy=policy, partitions=args.partitions, max_batch=args.max_batch,
                              classify_budget_s=args.classify_budget, catchup_lag_s=args.catchup_lag, wire=wire,
                              state_dir=args.state_dir, input_format=args.input_format)
     try:
@@ -112,6 +112,29 @@ def cmd_tail(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prior(args: argparse.Namespace) -> int:
+    from varstream.inference import ModelIntegrityError, default_models_dir, load_classifier
+    from varstream.stream.survey_prior import SurveyPrior
+    from varstream.stream.tail import all_classifications
+
+    kafka, wire = kafka_from_args(args)
+    try:
+        model = load_classifier(args.models or default_models_dir())
+        records = list(all_classifications(kafka, args.topic, wire))
+    except (FileNotFoundError, ModelIntegrityError, KafkaException, ValueError, TimeoutError) as exc:
+        raise SystemExit(f"error: {exc}") from None
+    est = SurveyPrior.from_records(records, model.classes, model.output_prior, min_stars=args.min_stars)
+    if est.estimate is None:
+        print(f"{est.stars} stars with classifications of this model in {args.topic}: fewer than {args.min_stars}, "
+              "no estimate", file=sys.stderr)
+        return 1
+    print(f"survey prior of {args.topic}: EM (Saerens et al. 2002) over the latest classification of {est.stars} stars")
+    print(f"{'class':<10} {'trained':>8} {'survey':>8} {'ratio':>7}")
+    for c, t, v in zip(est.classes, est.base, est.estimate):
+        print(f"{c:<10} {t:>8.4f} {v:>8.4f} {v / t:>7.2f}")
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from varstream.stream.tail import HEADER, format_row, history
 
@@ -174,7 +197,7 @@ def _default(cls, name: str):
 
 def add_stream_commands(sub) -> None:
     """Register the stream subcommands on the main parser's subparsers."""
-    from varstream.inference import ENSEMBLE
+    from varstream.inference import ENSEMBLE, PRIORS
     from varstream.stream.formats import FORMATS
     from varstream.stream.kafka import Topics
     from varstream.stream.policy import ReclassifyPolicy
@@ -201,6 +224,11 @@ def add_stream_commands(sub) -> None:
                    help=f"partitions of topics created here (default {partitions})")
     p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
     p.add_argument("--model", default=ENSEMBLE, help=f"model name in DIR, or '{ENSEMBLE}' (default)")
+    p.add_argument("--prior", choices=PRIORS, default=_default(ServeSettings, "prior"),
+                   help="the prior the published probabilities assume: 'trained' (default: the shipped classifier's, "
+                        "equal to the offline prediction) or 'survey' (moved onto this survey's class mix, estimated "
+                        "by EM from this process's own classifications once 100 stars are classified; records say "
+                        "prior=survey)")
     p.add_argument("--input-format", choices=FORMATS, default=FORMATS[0],
                    help="alert format of the input topic: varstream's own Avro (default), ZTF alert packets "
                         "(Avro containers) or Rubin/LSST packets (Confluent wire format or containers)")
@@ -274,6 +302,18 @@ def add_stream_commands(sub) -> None:
                    help=f"classification topic (default {t.classifications})")
     _add_filter_args(p)
     p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("prior", help="estimate the survey's class prior from the classification topic",
+                       description="Read every classification on the topic, keep each star's latest, and estimate "
+                                   "the class mix of the stars it serves by EM (Saerens et al. 2002) from the "
+                                   "probabilities under the shipped prior; print it beside the trained one. Records "
+                                   "published with --prior survey are left out (they are already moved).")
+    add_kafka_args(p)
+    p.add_argument("--topic", default=t.classifications,
+                   help=f"classification topic (default {t.classifications})")
+    p.add_argument("--models", type=Path, metavar="DIR", help="models directory (default: the shipped models/)")
+    p.add_argument("--min-stars", type=int, default=20, metavar="N", help="fewest stars for an estimate (default 20)")
+    p.set_defaults(func=cmd_prior)
 
     p = sub.add_parser("demo", help="the whole stream on this machine: broker, classifiers, replay of real curves",
                        description="Start the embedded tansu broker and classifier processes, replay the bundled "

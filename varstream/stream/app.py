@@ -70,7 +70,8 @@ class StreamApp:
                  consumer: Consumer | None = None, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.classifier = classifier or StreamClassifier(settings.models_dir, settings.model, self.clock.monotonic)
+        self.classifier = classifier or StreamClassifier(settings.models_dir, settings.model, self.clock.monotonic,
+                                                         settings.prior)
         settings.check_pipeline(self.classifier.config)
         self.metrics = metrics or StreamMetrics()
         info = self.classifier.info
@@ -168,6 +169,7 @@ class StreamApp:
         self.metrics.unclassified.set(self.step.unclassified())
         self.metrics.unsettled.set(self.step.unsettled())
         self.metrics.stars.set(sum(st.n_stars for st in self.stores.values()))
+        self.metrics.report_prior(self.classifier.survey_prior)
 
     def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
         start = self.clock.monotonic()
@@ -209,6 +211,7 @@ class StreamApp:
             self.metrics.restore_seconds.observe(restored.seconds)
         self.metrics.partitions.set(len(self.stores))
         self.metrics.stars.set(sum(st.n_stars for st in self.stores.values()))
+        self.metrics.report_prior(self.classifier.survey_prior)
 
     def _on_revoke(self, consumer, partitions) -> None:
         for tp in partitions:

@@ -17,10 +17,12 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from varstream.inference import ENSEMBLE, ClassifierInfo, classification_fields, load_classifier
+from varstream.inference import (ENSEMBLE, PRIORS, SURVEY_PRIOR, TRAINED_PRIOR, ClassifierInfo,
+                                  classification_fields, load_classifier)
 from varstream.lightcurve.errors import LightCurveError
 from varstream.lightcurve.pipeline import Featurised, PipelineConfig, featurise
 from varstream.lightcurve.types import LightCurve
+from varstream.stream.survey_prior import SurveyPrior
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,8 @@ class Outcome:
     """The result for one star: probabilities over ``classes``, or ``error`` if it could not be
     featurised (too few points, ...); ``fast``: the period came from the fast path (a refinement
     near the hint), ``fell_back``: the fast path was tried and its fit check sent it to the full
-    search. Timings in seconds."""
+    search; ``prior``: the prior the probabilities assume (:data:`~varstream.inference.PRIORS`).
+    Timings in seconds."""
 
     object_id: str
     n_observations: int = 0
@@ -54,20 +57,29 @@ class Outcome:
     features_s: float = 0.0
     fast: bool = False
     fell_back: bool = False
+    prior: str = TRAINED_PRIOR
 
 
 class StreamClassifier:
-    """A classifier (one ONNX model or the ensemble) with the pipeline settings it was trained with.
+    """A classifier (one ONNX model or the ensemble) with the pipeline settings it was trained with,
+    and the estimate of the served survey's class prior (:mod:`.survey_prior`), which every scored
+    star informs.
 
-    ``monotonic``: the clock of the featurising budget (seconds)."""
+    ``monotonic``: the clock of the featurising budget (seconds); ``prior``: ``trained`` publishes
+    the shipped classifier's probabilities (as offline), ``survey`` moves them onto the survey's
+    estimated prior once there is one."""
 
     def __init__(self, models_dir: str | Path, model: str = ENSEMBLE,
-                 monotonic: Callable[[], float] = time.perf_counter) -> None:
+                 monotonic: Callable[[], float] = time.perf_counter, prior: str = TRAINED_PRIOR) -> None:
+        if prior not in PRIORS:
+            raise ValueError(f"prior must be one of {PRIORS}, not {prior!r}")
         self.model = load_classifier(models_dir, model)
         self.config: PipelineConfig = self.model.pipeline
         self.info = self.model.info
         self.classes = self.model.classes
         self.monotonic = monotonic
+        self.prior = prior
+        self.survey_prior = SurveyPrior(self.classes, self.model.output_prior)
 
     def featurise(self, job: Job) -> Outcome:
         """One star through the shared pipeline: the fast path when the job has a hint (falling back
@@ -112,6 +124,12 @@ class StreamClassifier:
             n_points = np.array([o.featurised.n_points for o in ok])
             for o, p in zip(ok, self.model.predict_proba(x, seq, n_points)):
                 o.probabilities = p
+                self.survey_prior.observe(o.object_id, p)
+            if self.prior == SURVEY_PRIOR:
+                for o in ok:
+                    moved = self.survey_prior.apply(o.probabilities)
+                    if moved is not None:
+                        o.probabilities, o.prior = moved, SURVEY_PRIOR
         return outcomes
 
 
@@ -127,7 +145,7 @@ def classification_record(outcome: Outcome, info: ClassifierInfo, classes: list[
         "classifier": {"name": info.name, "version": info.version, "model_sha256": info.model_sha256,
                        "feature_version": info.feature_version,
                        "members": [{"name": n, "onnx_sha256": h} for n, h in info.members]},
-        **classification_fields(outcome.featurised, outcome.probabilities, classes),
+        **classification_fields(outcome.featurised, outcome.probabilities, classes, outcome.prior),
         "n_observations": int(outcome.n_observations),
         "exact": not outcome.fast,
         "ingest_time": int(ingest_ms),

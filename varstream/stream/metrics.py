@@ -71,6 +71,24 @@ class StreamMetrics:
         self.restore_seconds = Histogram("varstream_restore_seconds", "Time to restore one partition's state.",
                                          buckets=LATENCY_BUCKETS, registry=r)
         self.model = Info("varstream_model", "The classifier that serves (name, version, sha256).", registry=r)
+        self.trained_prior = Gauge("varstream_trained_prior",
+                                   "The class mix the shipped classifier's probabilities assume (its card's "
+                                   "output prior), per class.", ["class"], registry=r)
+        self.survey_prior = Gauge("varstream_survey_prior",
+                                  "The served survey's class mix estimated by EM from this process's latest "
+                                  "classification of each star (Saerens et al. 2002), per class; absent until "
+                                  "enough stars are classified.", ["class"], registry=r)
+        self.survey_prior_stars = Gauge("varstream_survey_prior_stars",
+                                        "Stars the survey prior estimate is made from.", registry=r)
+
+    def report_prior(self, survey_prior) -> None:
+        """The trained and estimated priors of a :class:`~varstream.stream.survey_prior.SurveyPrior`."""
+        for c, v in zip(survey_prior.classes, survey_prior.base):
+            self.trained_prior.labels(c).set(float(v))
+        if survey_prior.estimate is not None:
+            for c, v in zip(survey_prior.classes, survey_prior.estimate):
+                self.survey_prior.labels(c).set(float(v))
+        self.survey_prior_stars.set(survey_prior.stars)
 
     def apply(self, effects: Effects) -> None:
         """Apply the metric changes of one execution of the science step (counter increments by

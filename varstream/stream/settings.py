@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from varstream.inference import ENSEMBLE, ModelIntegrityError
+from varstream.inference import ENSEMBLE, TRAINED_PRIOR, ModelIntegrityError
 from varstream.lightcurve.pipeline import PipelineConfig, config_differences
 from varstream.stream.kafka import FETCH_WAIT_MAX_MS, KafkaConfig, Topics
 from varstream.stream.policy import ReclassifyPolicy
@@ -36,6 +36,9 @@ class ServeSettings:
             gives the point rules alerts are checked against. A model trained with other settings
             is refused (:meth:`check_pipeline`).
         model: a model name in ``models_dir``, or ``ensemble``.
+        prior: the prior the published probabilities assume: ``trained`` (the shipped classifier's,
+            as offline) or ``survey`` (the survey's own, estimated from this process's
+            classifications; :mod:`varstream.stream.survey_prior`).
         partitions: partitions of the topics this process creates.
         max_batch: alerts per poll at most.
         poll_timeout_s: longest wait for alerts in one poll.
@@ -53,6 +56,7 @@ class ServeSettings:
     models_dir: Path
     topics: Topics = field(default_factory=Topics)
     model: str = ENSEMBLE
+    prior: str = TRAINED_PRIOR
     pipeline: PipelineConfig | None = None
     policy: ReclassifyPolicy = field(default_factory=ReclassifyPolicy)
     partitions: int = 4

@@ -15,19 +15,21 @@ from typing import Callable, Iterator
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, TopicPartition
 
+from varstream.inference import SURVEY_PRIOR
 from varstream.stream.codec import decode
 from varstream.stream.filters import RecordFilter
 from varstream.stream.kafka import FETCH_WAIT_MAX_MS, KafkaConfig, Topics, partition_for, read_partition
 from varstream.stream.state import StarState, apply_change, key_prefix
 from varstream.stream.wire import WireFormat
 
-HEADER = (f"{'object':<22} {'class':<8} {'prob':>5} {'family':<6} {'prob':>5} {'2nd':<13} {'pts':>5} {'obs':>5} "
-          f"{'period d':>9} {'sig':>5} {'bands':<6} {'latency s':>9}")
+HEADER = (f"{'object':<22} {'class':<8} {'prob':>5} {'family':<6} {'prob':>5} {'2nd':<13} {'nonper':>6} {'pts':>5} "
+          f"{'obs':>5} {'period d':>9} {'sig':>5} {'bands':<6} {'latency s':>9}")
 
 
 def format_row(rec: dict, received_ms: int | None = None) -> str:
     """One table row: star, class and its probability, family and its probability, runner-up class,
-    points, observations, period (days), its significance (``-log10`` of its false-alarm probability;
+    the probability of not being a periodic variable (``-`` for models without that outcome; ``*``
+    marks probabilities moved onto the survey's prior), points, observations, period (days), its significance (``-log10`` of its false-alarm probability;
     ``-`` from older producers), the bands used and latency (s)."""
     probs = sorted(rec["probabilities"], key=lambda p: -p["probability"])
     second = f"{probs[1]['label']} {probs[1]['probability']:.2f}" if len(probs) > 1 else ""
@@ -35,8 +37,16 @@ def format_row(rec: dict, received_ms: int | None = None) -> str:
     latency = (end - rec["first_ingest_time"]) / 1000
     return (f"{rec['object_id'][:22]:<22} {rec['predicted_class']:<8} {probs[0]['probability']:>5.2f} "
             f"{rec.get('family', ''):<6} {rec.get('family_probability', 0.0):>5.2f} "
-            f"{second:<13} {rec['n_points']:>5} {rec['n_observations']:>5} {rec['period_days']:>9.4f} "
+            f"{second:<13} {nonperiodic(rec):>6} {rec['n_points']:>5} {rec['n_observations']:>5} {rec['period_days']:>9.4f} "
             f"{significance(rec.get('period_fap')):>5} {''.join(rec.get('bands') or [])[:6]:<6} {latency:>9.3f}")
+
+
+def nonperiodic(rec: dict) -> str:
+    """The ``nonper`` column: the non-periodic probability, two decimals (``-`` when the record has
+    none), with ``*`` when the record's probabilities assume the survey's prior."""
+    p = rec.get("nonperiodic_probability")
+    mark = "*" if rec.get("prior") == SURVEY_PRIOR else ""
+    return ("-" if p is None else f"{p:.2f}") + mark
 
 
 def significance(fap: float | None) -> str:
@@ -143,6 +153,23 @@ def history(kafka: KafkaConfig, object_id: str, topic: str = Topics.classificati
         for msg in read_partition(consumer, topic, partition_for(key, len(meta.partitions)), timeout_s):
             if msg.key() == key and msg.value() is not None:
                 yield wire.decode("classification", msg.value())
+    finally:
+        consumer.close()
+
+
+def all_classifications(kafka: KafkaConfig, topic: str = Topics.classifications, wire: WireFormat | None = None,
+                        timeout_s: float = 300.0) -> Iterator[dict]:
+    """Every classification record in the topic, partition by partition, each oldest first."""
+    wire = wire or WireFormat()
+    consumer = Consumer(kafka.client(**{"group.id": "varstream-prior", "enable.auto.commit": False}))
+    try:
+        meta = consumer.list_topics(topic, timeout=min(timeout_s, 30.0)).topics.get(topic)
+        if meta is None or not meta.partitions:
+            raise ValueError(f"topic {topic} does not exist")
+        for partition in sorted(meta.partitions):
+            for msg in read_partition(consumer, topic, partition, timeout_s):
+                if msg.value() is not None:
+                    yield wire.decode("classification", msg.value())
     finally:
         consumer.close()
 

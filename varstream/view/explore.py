@@ -52,8 +52,8 @@ MAX_HISTORY = 300
 DEFAULT_LIMIT = 500
 #: Rendered plots kept (the newest).
 PLOT_CACHE = 64
-COLUMNS = ("object_id", "predicted_class", "probability", "family", "family_probability", "n_observations",
-           "period_days", "latency_s", "published")
+COLUMNS = ("object_id", "predicted_class", "probability", "family", "family_probability", "nonperiodic_probability",
+           "n_observations", "period_days", "latency_s", "published")
 
 
 def summary_row(rec: dict, received_ms: int) -> dict:
@@ -62,6 +62,9 @@ def summary_row(rec: dict, received_ms: int) -> dict:
     return {"object_id": rec["object_id"], "predicted_class": rec["predicted_class"],
             "probability": round(top["probability"], 4), "family": rec.get("family", ""),
             "family_probability": round(rec.get("family_probability", 0.0), 4),
+            "nonperiodic_probability": (None if rec.get("nonperiodic_probability") is None
+                                        else round(rec["nonperiodic_probability"], 4)),
+            "prior": rec.get("prior", ""),
             "n_observations": rec["n_observations"], "period_days": rec["period_days"],
             "latency_s": round((received_ms - rec["first_ingest_time"]) / 1000, 3), "published": rec["publish_time"],
             "exact": rec.get("exact", True)}
@@ -112,7 +115,9 @@ class Catalogue:
         key = params.get("sort") or "published"
         if key not in COLUMNS:
             key = "published"
-        rows.sort(key=lambda r: r[key], reverse=params.get("order", "desc") != "asc")
+        # a missing value (no non-periodic outcome) sorts below every number
+        rows.sort(key=lambda r: (r[key] is not None, r[key] if r[key] is not None else 0),
+                  reverse=params.get("order", "desc") != "asc")
         limit = int(params.get("limit") or DEFAULT_LIMIT)
         return {"total": len(rows), "rows": rows[:limit]}
 

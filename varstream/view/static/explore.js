@@ -38,6 +38,7 @@ async function refresh() {
       if (r.probability < 0.5) tr.className = "low";
       tr.innerHTML = `<td><a href="/star/${encodeURIComponent(r.object_id)}"></a></td><td>${r.predicted_class}</td>` +
         `<td class="num">${fmt(r.probability, 2)}</td><td>${r.family}</td><td class="num">${fmt(r.family_probability, 2)}</td>` +
+        `<td class="num nonper">${r.nonperiodic_probability === null ? "–" : fmt(r.nonperiodic_probability, 2)}</td>` +
         `<td class="num">${r.n_observations}</td><td class="num">${fmt(r.period_days, 5)}</td>` +
         `<td class="num">${fmt(r.latency_s, 2)}</td><td>${when(r.published)}</td>`;
       tr.querySelector("a").textContent = r.object_id;
