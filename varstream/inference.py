@@ -206,7 +206,9 @@ class Ensemble:
         """The card's rule: weighted mean of the members, the card's prior adjustment
         (:func:`varstream.priors.adjust`), then calibration by curve length when ``n_points``
         (points after cleaning, per row) is given."""
-        mean = priors.adjust(np.tensordot(self.weights, member_probs, axes=1), self.card.prior, self.card.prior_alpha)
+        fixed = np.array([c in self.card.prior_fixed for c in self.classes])
+        mean = priors.adjust(np.tensordot(self.weights, member_probs, axes=1), self.card.prior, self.card.prior_alpha,
+                             fixed)
         if n_points is None:
             return mean
         return calibrate(mean, n_points, self.card.length_edges, self.card.temperatures)

@@ -141,6 +141,8 @@ class EnsembleCard:
             after the weighted mean as ``p · π^prior_alpha``, renormalised
             (:func:`varstream.priors.adjust`); empty: no adjustment.
         prior_alpha: the adjustment's exponent (0: none).
+        prior_fixed: classes whose probability the adjustment keeps (the non-periodic class: the
+            prior is fitted on periodic variables only); the others share the rest.
         output_prior: the class mix the published (adjusted, calibrated) probabilities assume — their
             mean over the real validation stars; the base prior of a survey's EM estimate
             (:func:`varstream.priors.estimate_prior`). Empty: uniform.
@@ -156,6 +158,7 @@ class EnsembleCard:
     pipeline: dict[str, Any] = field(default_factory=dict)
     prior: list[float] = field(default_factory=list)
     prior_alpha: float = 0.0
+    prior_fixed: list[str] = field(default_factory=list)
     output_prior: list[float] = field(default_factory=list)
 
     def weights_for(self, names: list[str]) -> list[float]:

@@ -33,16 +33,25 @@ def normalised(prior: np.ndarray) -> np.ndarray:
     return p / p.sum()
 
 
-def adjust(probs: np.ndarray, prior: np.ndarray, alpha: float) -> np.ndarray:
+def adjust(probs: np.ndarray, prior: np.ndarray, alpha: float, fixed: np.ndarray | None = None) -> np.ndarray:
     """``p(c|x) · π(c)^α``, renormalised per row; ``probs`` is ``(n, classes)`` (or one row).
 
-    ``alpha = 0`` or an empty ``prior`` returns ``probs`` unchanged.
+    ``fixed`` (a boolean mask over the classes) marks classes whose probability the adjustment
+    keeps: the others are reweighted among themselves and share what is left — a prior over the
+    periodic classes, fitted on a catalogue of periodic variables, must not say how common
+    non-periodic sources are. ``alpha = 0`` or an empty ``prior`` returns ``probs`` unchanged.
     """
     probs = np.asarray(probs, dtype=np.float64)
     if alpha == 0 or prior is None or len(prior) == 0:
         return probs
     out = probs * normalised(prior) ** alpha
-    return out / out.sum(axis=-1, keepdims=True)
+    if fixed is None or not np.any(fixed):
+        return out / out.sum(axis=-1, keepdims=True)
+    fixed = np.asarray(fixed, dtype=bool)
+    free = np.where(fixed, 0.0, out)
+    rest = 1.0 - np.where(fixed, probs, 0.0).sum(axis=-1, keepdims=True)
+    total = free.sum(axis=-1, keepdims=True)
+    return np.where(fixed, probs, free * rest / np.where(total > 0, total, 1.0))
 
 
 def reweight(probs: np.ndarray, new_prior: np.ndarray, old_prior: np.ndarray) -> np.ndarray:
@@ -74,13 +83,13 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray, labels: np.ndarray) -> float:
 
 
 def fit_adjustment(probs: np.ndarray, y: np.ndarray, prior: np.ndarray,
-                   alphas: tuple[float, ...] = ALPHA_GRID) -> Adjustment:
-    """The ``α`` of :data:`ALPHA_GRID` whose adjustment by ``prior`` gives the best macro F1 of
-    ``probs`` (``(n, classes)``) against ``y`` (class indices); ties go to the smaller ``α``
-    (the smaller move). The F1 is over the classes present in ``y``."""
+                   alphas: tuple[float, ...] = ALPHA_GRID, fixed: np.ndarray | None = None) -> Adjustment:
+    """The ``α`` of :data:`ALPHA_GRID` whose adjustment by ``prior`` (``fixed`` classes kept, see
+    :func:`adjust`) gives the best macro F1 of ``probs`` (``(n, classes)``) against ``y`` (class
+    indices); ties go to the smaller ``α`` (the smaller move). The F1 is over the classes present in ``y``."""
     y = np.asarray(y, dtype=np.int64)
     labels = np.unique(y)
-    scores = [_macro_f1(y, adjust(probs, prior, a).argmax(axis=1), labels) for a in alphas]
+    scores = [_macro_f1(y, adjust(probs, prior, a, fixed).argmax(axis=1), labels) for a in alphas]
     best = int(np.argmax(np.asarray(scores) > max(scores) - 1e-9))
     return Adjustment([float(v) for v in normalised(prior)], float(alphas[best]), float(scores[best]),
                       float(scores[alphas.index(0.0)] if 0.0 in alphas else _macro_f1(y, probs.argmax(1), labels)))

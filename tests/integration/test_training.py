@@ -22,7 +22,7 @@ from varstream.offline.train import prepare, train
 
 pytestmark = pytest.mark.integration
 
-SMALL = TrainConfig(limit=1800, cap=300, floor=60, rf_trees=10, jobs=2, emulations=1, prefixes=1,
+SMALL = TrainConfig(limit=1800, cap=300, floor=60, rf_trees=10, jobs=2, emulations=1, prefixes=1, nonperiodic=60,
                     mlp=NetConfig(epochs=3, hidden=(32, 16)), gru=NetConfig(epochs=1, gru_units=8, batch_size=128))
 
 
@@ -32,7 +32,8 @@ def _source(object_id: str) -> str:
 
 
 def _emulated(object_id: str) -> bool:
-    return "@" in object_id or "[:" in object_id
+    """An emulation of a training curve (a simulated non-periodic curve, ``sim-…@survey``, is not)."""
+    return not object_id.startswith("sim-") and ("@" in object_id or "[:" in object_id)
 
 
 @pytest.fixture(scope="module")
@@ -77,11 +78,32 @@ def test_emulated_curves_come_only_from_their_own_part(prepared):
     assert prepared.n_emulated == len(emulated) > len(prepared.train_real)              # more than one per star
     assert {_source(i) for i in emulated} <= train_ids and not {_source(i) for i in emulated} & (val | test)
     assert any("[:" in i for i in emulated) and any("@" in i for i in emulated)          # prefixes and surveys
-    assert {_source(i) for i in prepared.val_emulated.object_ids} <= val
-    assert {_source(i) for i in prepared.test_emulated.object_ids} <= test
+    assert {_source(i) for i in prepared.val_emulated.object_ids if not i.startswith("sim-")} <= val
+    assert {_source(i) for i in prepared.test_emulated.object_ids if not i.startswith("sim-")} <= test
     surveys = {i.split("@")[1].split("#")[0].split("[")[0] for i in emulated if "@" in i}
     assert surveys >= {"ground", "sparse", "asassn", "gaia"}
     assert "abs_mag" not in [prepared.table.names[i] for i in prepared.columns]         # Catalina has no distances
+
+
+def test_simulated_nonperiodic_curves_have_a_class_and_only_their_training_set_is_trained_on(prepared):
+    from varstream.lightcurve.taxonomy import NONPERIODIC
+    from varstream.offline.nonperiodic import KINDS, kind_of
+    from varstream.offline.prepare import held_out_count
+
+    assert prepared.classes[-1] == NONPERIODIC
+    parts = {name: [i for i, lab in zip(t.object_ids, t.labels) if lab == NONPERIODIC]
+             for name, t in (("train", prepared.train), ("val", prepared.val_emulated), ("test", prepared.test_emulated))}
+    assert all(i.startswith("sim-") for ids in parts.values() for i in ids)
+    assert 0.9 * SMALL.nonperiodic <= len(parts["train"]) <= SMALL.nonperiodic           # a few may not featurise
+    held_out = held_out_count(SMALL.nonperiodic, SMALL)
+    assert 0.8 * held_out <= len(parts["val"]) <= held_out and 0.8 * held_out <= len(parts["test"]) <= held_out
+    # separate seeds: no held-out simulated curve is one the models were trained on
+    assert not set(parts["train"]) & (set(parts["val"]) | set(parts["test"])) and not set(parts["val"]) & set(parts["test"])
+    assert not any(lab == NONPERIODIC for lab in prepared.val.labels) and {kind_of(i) for i in parts["train"]} <= set(KINDS)
+    assert len({kind_of(i) for i in parts["train"]}) >= 5
+    train_rows = prepared.train.X[np.isin(prepared.train.object_ids, parts["train"])]
+    val_rows = prepared.val_emulated.X[np.isin(prepared.val_emulated.object_ids, parts["val"])]
+    assert not any((train_rows == r).all(axis=1).any() for r in val_rows[:20])          # other curves, not copies
 
 
 def test_emulated_cadences_are_their_sources_cadences(data_root, catalina_dir):
@@ -191,8 +213,14 @@ def test_evaluate_scores_the_held_out_split_with_plots(trained, catalina_dir, ca
     from varstream.offline.evaluate import evaluate
 
     out, report = trained
-    result = evaluate(catalina_dir, out, tmp_path / "report.json", cache_dir=cache, limit=SMALL.limit)
+    result = evaluate(catalina_dir, out, tmp_path / "report.json", cache_dir=cache, limit=SMALL.limit, nonperiodic=40)
     assert result["scope"] == "held-out test split"
+    # the non-periodic view: held-out simulated curves, and the share of real stars called not periodic
+    view = result["nonperiodic"]
+    assert 30 <= view["n"] <= 40 and set(view["models"]) >= {"rf", "mlp", "gru", "ensemble"}
+    for row in view["models"].values():
+        assert 0 <= row["periodic_p80"] <= row["periodic_p50"] <= 1 and 0 <= row["mean_nonperiodic_probability"] <= 1
+    assert 0 <= result["models"]["ensemble"]["published_nonperiodic"] <= 1
     assert result["n_stars"] == sum(report["counts"]["test"].values())
     for name in ("rf", "mlp", "gru", "baseline_rf", "ensemble"):
         rep = result["models"][name]
@@ -211,12 +239,12 @@ def test_train_and_evaluate_on_the_asassn_layout(asassn_dir, tmp_path):
     out = tmp_path / "asassn-models"
     cmd = [sys.executable, "-m", "varstream", "train", "--dataset", str(asassn_dir), "--out", str(out),
            "--cache", str(tmp_path / "cache"), "--min-class-count", "5", "--cap", "50", "--floor", "20",
-           "--trees", "10", "--epochs", "2", "--gru-epochs", "1", "--jobs", "2"]
+           "--trees", "10", "--epochs", "2", "--gru-epochs", "1", "--jobs", "2", "--nonperiodic", "30"]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "trained on asassn" in proc.stdout
     card = ModelCard.read(out / "rf.card.json")
-    assert {"SR", "L", "EA", "EW"} <= set(card.classes)            # the survey's own classes
+    assert {"SR", "L", "EA", "EW", "NONPER"} <= set(card.classes)  # the survey's own classes, and not periodic
     assert "asassn" in card.dataset
     assert {"abs_mag", "abs_mag_err"} <= set(card.feature_names)   # a dataset with distances uses them
     assert {"abs_mag", "abs_mag_err"} <= set(ModelCard.read(out / "mlp.card.json").feature_names)

@@ -91,3 +91,31 @@ def test_the_ensemble_applies_its_cards_prior_before_calibration():
     np.testing.assert_allclose(ens.combine(p), [[0.8, 0.2]], atol=1e-12)
     np.testing.assert_allclose(ens.output_prior, [0.5, 0.5])
     assert normalised([0, 1])[0] > 0
+
+
+def test_a_fixed_class_keeps_its_probability_and_the_others_share_the_rest():
+    p = np.array([[0.5, 0.3, 0.2]])
+    fixed = np.array([False, False, True])                    # e.g. NONPER: not in the fitted prior
+    # by hand: free 0.5*0.8 = 0.40, 0.3*0.1 = 0.03, rescaled to the 0.8 the fixed class leaves
+    np.testing.assert_allclose(adjust(p, [0.8, 0.1, 0.1], 1.0, fixed),
+                               [[0.40 / 0.43 * 0.8, 0.03 / 0.43 * 0.8, 0.2]], atol=1e-12)
+    np.testing.assert_allclose(adjust(p, [0.8, 0.1, 0.1], 1.0, np.zeros(3, bool)), adjust(p, [0.8, 0.1, 0.1], 1.0))
+
+
+def test_the_fitted_card_keeps_the_nonperiodic_share_out_of_the_catalogue_prior():
+    from varstream.offline.ensemble_fit import fit_card, output_prior
+
+    rng = np.random.default_rng(5)
+    classes = ["RRab", "EW", "NONPER"]
+    real_y = rng.choice(2, size=400, p=[0.8, 0.2])            # a catalogue of periodic variables
+    sim_y = np.full(200, 2)                                     # simulated non-periodic curves (not real)
+    y = np.concatenate([real_y, sim_y])
+    probs = np.full((y.size, 3), 0.1)
+    probs[np.arange(y.size), y] = 0.8
+    emulated = np.arange(y.size) >= real_y.size
+    card, _ = fit_card(["m"], probs[None], y, emulated, np.full(y.size, 100), "test", classes=classes)
+    assert card.prior_fixed == ["NONPER"]
+    published = probs                                           # one member, one temperature bin: compare shares
+    share = output_prior(published, ~emulated, np.array([False, False, True]))
+    assert abs(share[2] - published[:, 2].mean()) < 1e-9 and share[2] > 0.2   # not the real rows' ~0.1
+    assert abs(share.sum() - 1) < 1e-9 and share[0] > share[1]

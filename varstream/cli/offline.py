@@ -116,7 +116,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         compare_augmentation=args.compare_augmentation, seed=args.seed, rf_trees=args.trees,
         rf_max_depth=args.max_depth, mlp=replace(d.mlp, epochs=args.epochs, seed=args.seed, verbose=verbose),
         gru=replace(d.gru, epochs=args.gru_epochs, seed=args.seed, verbose=verbose), jobs=args.jobs, limit=args.limit,
-        emulations=args.emulations, prefixes=args.prefixes,
+        emulations=args.emulations, prefixes=args.prefixes, nonperiodic=args.nonperiodic,
         survey_data=str(args.survey_data) if args.survey_data else None,
     )
     try:
@@ -146,7 +146,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: --prefix takes comma-separated numbers of observations, got {args.prefix!r}") from None
     try:
         report = evaluate(ds.path, models, args.out, cache_dir=args.cache, jobs=args.jobs, limit=args.limit,
-                          prefixes=prefixes, emulated=not args.no_emulated)
+                          prefixes=prefixes, emulated=not args.no_emulated, nonperiodic=args.nonperiodic)
     except (FileNotFoundError, ModelIntegrityError) as exc:
         raise SystemExit(f"error: {exc}") from None
     print("\n".join(summary_lines(report)))
@@ -239,6 +239,9 @@ def add_offline_commands(sub) -> None:
                    help=f"each training curve also observed by N other surveys (default {d.emulations}; 0: none)")
     p.add_argument("--prefixes", type=int, default=d.prefixes, metavar="N",
                    help=f"each training curve also cut to N prefixes, its first observations (default {d.prefixes})")
+    p.add_argument("--nonperiodic", type=int, default=d.nonperiodic, metavar="N",
+                   help=f"simulated non-periodic training curves, class NONPER (constant stars, supernovae, AGN, dwarf "
+                        f"novae, flares, microlensing on the emulated surveys; default {d.nonperiodic}; 0: no such class)")
     p.add_argument("--survey-data", type=Path, metavar="DIR",
                    help="data root whose asassn/ and gaia_dr3/ curves lend their cadences to the emulation "
                         "(default: ../shared/data)")
@@ -258,6 +261,10 @@ def add_offline_commands(sub) -> None:
                    help="also score the first N observations of every curve, e.g. 20,50,100,200 (early classification)")
     p.add_argument("--no-emulated", action="store_true",
                    help="skip the emulated versions of the held-out test stars (training dataset only)")
+    p.add_argument("--nonperiodic", type=int, default=0, metavar="N",
+                   help="also score N simulated non-periodic curves (constant stars, supernovae, AGN, dwarf novae, "
+                        "flares, microlensing on the emulated surveys' cadences; held-out seeds): the share published "
+                        "as a periodic class")
     _work_args(p)
     p.set_defaults(func=cmd_evaluate)
 

@@ -28,6 +28,7 @@ from sklearn.metrics import f1_score
 
 from varstream import priors
 from varstream.inference import calibrate
+from varstream.lightcurve.taxonomy import NONPERIODIC, family_of
 from varstream.modelcard import EnsembleCard
 
 #: Upper edges of the length bins (points after cleaning) that get their own temperature.
@@ -95,7 +96,8 @@ def apply(probs: np.ndarray, n_points: np.ndarray, temperatures: list[float],
 
 
 def fit_card(members: list[str], member_probs: np.ndarray, y: np.ndarray, emulated: np.ndarray,
-             n_points: np.ndarray, fitted_on: str, **card_fields) -> tuple[EnsembleCard, priors.Adjustment]:
+             n_points: np.ndarray, fitted_on: str, classes: list[str] | None = None,
+             **card_fields) -> tuple[EnsembleCard, priors.Adjustment]:
     """The whole combination, fitted in the order the stream applies it: weights
     (:func:`fit_weights`, real and emulated rows), the prior adjustment on the real rows
     (:func:`varstream.priors.fit_adjustment` with their class mix), the length temperatures on all
@@ -104,18 +106,36 @@ def fit_card(members: list[str], member_probs: np.ndarray, y: np.ndarray, emulat
     Args:
         member_probs: ``(members, n, classes)`` validation probabilities; ``y`` class indices;
             ``emulated`` True for emulated rows; ``n_points`` points after cleaning.
+        classes: the class names (order of the probabilities); a non-periodic class among them is
+            kept out of the prior adjustment (``prior_fixed``: real validation stars are all
+            periodic variables, so they say nothing of how common it is).
         card_fields: the rest of the :class:`~varstream.modelcard.EnsembleCard` (sha256s, pipeline).
     """
+    k = member_probs.shape[2]
+    fixed = np.array([family_of(c) == NONPERIODIC for c in classes] if classes else [False] * k)
     weights = fit_weights(member_probs, y, emulated)
     mean = np.tensordot(weights, member_probs, axes=1)
     real = ~emulated
-    adjustment = priors.fit_adjustment(mean[real], y[real], priors.class_frequencies(y[real], mean.shape[1]))
-    adjusted = priors.adjust(mean, adjustment.prior, adjustment.alpha)
+    adjustment = priors.fit_adjustment(mean[real], y[real], priors.class_frequencies(y[real], k), fixed=fixed)
+    adjusted = priors.adjust(mean, adjustment.prior, adjustment.alpha, fixed)
     temperatures = fit_length_temperatures(adjusted, y, n_points)
     published = apply(adjusted, n_points, temperatures)
     card = EnsembleCard(members, weights={m: float(w) for m, w in zip(members, weights)},
                         length_edges=list(LENGTH_EDGES), temperatures=temperatures, fitted_on=fitted_on,
                         prior=adjustment.prior, prior_alpha=adjustment.alpha,
-                        output_prior=[float(v) for v in priors.normalised(published[real].mean(axis=0))],
-                        **card_fields)
+                        prior_fixed=[c for c, f in zip(classes or [], fixed) if f],
+                        output_prior=[float(v) for v in output_prior(published, real, fixed)], **card_fields)
     return card, adjustment
+
+
+def output_prior(published: np.ndarray, real: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """The class mix published probabilities assume: their mean over the real validation stars,
+    except for the ``fixed`` (non-periodic) classes, whose share is their mean over every validation
+    row (the real stars, all periodic, would put it near 0 although the classifier was trained with
+    it as common as any class); the periodic classes share the rest."""
+    mix = published[real].mean(axis=0)
+    if not fixed.any():
+        return priors.normalised(mix)
+    share = published[:, fixed].mean(axis=0)
+    periodic = np.where(fixed, 0.0, mix)
+    return priors.normalised(np.where(fixed, share, periodic / periodic.sum() * (1.0 - share.sum())))

@@ -19,7 +19,13 @@ Two more views, each with its own table:
   were never trained on;
 - ``prefixes``: the first N observations of every scored curve that has at least N (the stream's
   view of a young star), with macro F1, balanced accuracy and calibration (ECE) per N, and a plot
-  of macro F1 against N.
+  of macro F1 against N;
+- ``nonperiodic`` (``--nonperiodic N``): N simulated non-periodic curves (:mod:`.nonperiodic`, the
+  held-out test seed: never trained on) — the share each model publishes as a periodic class with
+  probability ≥ 0.5 (and ≥ 0.8), overall and per kind, and their mean non-periodic probability.
+
+Every view also says what share of the scored real stars (all periodic variables) each model
+publishes as not periodic (``published_nonperiodic``: the ``NONPER`` family most probable).
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ import numpy as np
 from varstream.inference import ENSEMBLE, Ensemble, ModelIntegrityError, load_classifier, load_models
 from varstream.lightcurve import PipelineConfig
 from varstream.lightcurve.loaders.dataset import Dataset, default_data_root, open_dataset
-from varstream.lightcurve.taxonomy import families_of, family_of, family_probability_table, model_class
+from varstream.lightcurve.taxonomy import (NONPERIODIC, families_of, family_of, family_probability_table,
+                                           model_class)
 from varstream.modelcard import ENSEMBLE_FILE
 from varstream.offline import emulate
 from varstream.offline.feature_cache import FeatureTable, cached_table, dataset_table, featurise_curves
@@ -87,8 +94,29 @@ class Scorer:
             if family_rows.any():
                 rep["family"] = classification_report(family_probability_table(probs[family_rows], classes, families), y_family,
                                                       families)
+            if NONPERIODIC in families:
+                fam = family_probability_table(probs, classes, families)
+                rep["published_nonperiodic"] = float(np.mean(fam.argmax(axis=1) == families.index(NONPERIODIC))) \
+                    if len(fam) else 0.0
             result["models"][name] = rep
         return result
+
+    def nonperiodic(self, table: FeatureTable, kinds: np.ndarray) -> dict[str, Any]:
+        """How every classifier publishes simulated non-periodic curves: the share given a periodic
+        class with probability ≥ 0.5 and ≥ 0.8 (overall and per ``kinds``) and the mean probability
+        of the ``NONPER`` family (0 for models without it)."""
+        out: dict[str, Any] = {"n": len(table), "kinds": dict(Counter(kinds.tolist())), "models": {}}
+        periodic = np.array([family_of(c) != NONPERIODIC for c in self.classes])
+        for name, probs in self.probabilities(table).items():
+            top = probs.argmax(axis=1)
+            p = probs[np.arange(len(top)), top]
+            as_periodic = {t: periodic[top] & (p >= t) for t in (0.5, 0.8)}
+            nonper = probs[:, ~periodic].sum(axis=1)
+            out["models"][name] = {
+                "periodic_p50": float(as_periodic[0.5].mean()), "periodic_p80": float(as_periodic[0.8].mean()),
+                "mean_nonperiodic_probability": float(nonper.mean()),
+                "periodic_p50_by_kind": {k: float(as_periodic[0.5][kinds == k].mean()) for k in sorted(set(kinds))}}
+        return out
 
 
 def _scoped_rows(table: FeatureTable, models_dir: Path, data_hash: str) -> tuple[np.ndarray, str]:
@@ -121,9 +149,23 @@ def _emulated_table(dataset: Dataset, data_hash: str, curves: list, jobs: int, c
                           None, jobs, cache_dir, pipeline)
 
 
+def nonperiodic_table(n: int, jobs: int, cache_dir: Path | None, pipeline: PipelineConfig) -> tuple[FeatureTable, np.ndarray]:
+    """The featurised held-out simulated non-periodic curves (the test seed of :mod:`.prepare`) and
+    each featurised curve's kind."""
+    from varstream.offline.nonperiodic import kind_of
+    from varstream.offline.prepare import TEST_NONPERIODIC_SEED, nonperiodic_features
+    from varstream.offline.train_config import TrainConfig
+
+    surveys = emulate.default_surveys(default_data_root())
+    table = nonperiodic_features("test", n, surveys, TrainConfig().seed + TEST_NONPERIODIC_SEED, jobs, cache_dir,
+                                 pipeline)
+    kinds = np.array([kind_of(oid) for oid in table.object_ids])
+    return table, kinds
+
+
 def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path, cache_dir: Path | None = None,
              jobs: int = 0, limit: int | None = None, prefixes: tuple[int, ...] = (),
-             emulated: bool = True) -> dict[str, Any]:
+             emulated: bool = True, nonperiodic: int = 0) -> dict[str, Any]:
     """Score every model in ``models_dir`` (and their ensemble) on a dataset; write the JSON report to
     ``out`` and ``<out stem>_<model>_confusion.png`` / ``_reliability.png`` (and
     ``<out stem>_prefixes.png``) beside it."""
@@ -172,6 +214,9 @@ def evaluate(dataset_dir: str | Path, models_dir: str | Path, out: str | Path, c
             report["prefixes"][str(n)] = _summary(scorer.score(pt, [str(x) for x in pt.labels], family_only))
         report["prefixes_png"] = str(plot_prefixes(report["prefixes"], out.with_name(f"{out.stem}_prefixes.png"),
                                                    "family" if family_only else "class"))
+    if nonperiodic:
+        table_np, kinds = nonperiodic_table(nonperiodic, jobs or 1, cache_dir, scorer.pipeline)
+        report["nonperiodic"] = scorer.nonperiodic(table_np, kinds)
     out.write_text(json.dumps(report, indent=2) + "\n")
     return report
 
@@ -181,7 +226,7 @@ def _summary(scored: dict[str, Any]) -> dict[str, Any]:
     keys = ("n", "macro_f1", "balanced_accuracy", "ece")
     out: dict[str, Any] = {"n_class": scored["n_class"], "n_family": scored["n_family"], "models": {}}
     for name, rep in scored["models"].items():
-        row = {k: rep[k] for k in keys if k in rep}
+        row = {k: rep[k] for k in (*keys, "published_nonperiodic") if k in rep}
         if "family" in rep:
             row["family"] = {k: rep["family"][k] for k in keys}
         out["models"][name] = row
@@ -213,12 +258,21 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
             fam = ens.get("family", {})
             lines.append(f"  {n:<6s} {view['n_family']:>6d}  " + "  ".join(cells)
                          + f"   {fam.get('balanced_accuracy', float('nan')):.3f} / {ens.get('ece', fam.get('ece', float('nan'))):.3f}")
+    if "nonperiodic" in report:
+        view = report["nonperiodic"]
+        lines.append(f"simulated non-periodic curves ({view['n']}: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(view["kinds"].items())) + ")")
+        lines.append(f"  {'model':12s} {'periodic p>=0.5':>15s} {'p>=0.8':>7s} {'mean p(NONPER)':>14s}   by kind (p>=0.5)")
+        for name, row in sorted(view["models"].items()):
+            lines.append(f"  {name:12s} {row['periodic_p50']:15.3f} {row['periodic_p80']:7.3f} "
+                         f"{row['mean_nonperiodic_probability']:14.3f}   "
+                         + " ".join(f"{k} {v:.2f}" for k, v in row["periodic_p50_by_kind"].items()))
     return lines
 
 
 def _table(view: dict[str, Any], indent: str) -> list[str]:
     lines = [f"{indent}  {'model':12s} {'macro F1':>9s} {'bal. acc.':>9s} {'ECE':>6s}   "
-             f"{'family F1':>9s} {'fam. bal. acc.':>14s} {'fam. ECE':>8s}"]
+             f"{'family F1':>9s} {'fam. bal. acc.':>14s} {'fam. ECE':>8s} {'as NONPER':>9s}"]
 
     def fmt(rep: dict, key: str, width: int) -> str:
         return f"{rep[key]:{width}.3f}" if key in rep else " " * (width - 1) + "-"
@@ -228,5 +282,5 @@ def _table(view: dict[str, Any], indent: str) -> list[str]:
         fam = rep.get("family", {})
         lines.append(f"{indent}  {name:12s} {fmt(rep, 'macro_f1', 9)} {fmt(rep, 'balanced_accuracy', 9)} "
                      f"{fmt(rep, 'ece', 6)}   {fmt(fam, 'macro_f1', 9)} {fmt(fam, 'balanced_accuracy', 14)} "
-                     f"{fmt(fam, 'ece', 8)}")
+                     f"{fmt(fam, 'ece', 8)} {fmt(rep, 'published_nonperiodic', 9)}")
     return lines

@@ -24,6 +24,7 @@ from varstream.hashing import sha256_files
 from varstream.lightcurve import FEATURE_VERSION, LightCurve, LightCurveError, PipelineConfig, featurise, feature_names
 from varstream.lightcurve.loaders.dataset import Dataset
 from varstream.offline.emulate import Emulation, build_safely
+from varstream.offline.nonperiodic import Simulation
 
 #: Bumped whenever a loader turns the same files into different curves (2: V/g merged by
 #: ``merge_bands``; 3: labels normalised by the loaders, the pipeline merges the bands), so cached
@@ -116,7 +117,9 @@ class FeatureTable:
 
 def _featurise_one(args: tuple[LightCurve | Emulation, PipelineConfig]) -> tuple:
     item, config = args
-    if isinstance(item, Emulation):
+    if isinstance(item, Simulation):
+        lc = item.build()
+    elif isinstance(item, Emulation):
         lc = build_safely(item)
         if lc is None:
             return (f"{item.source.object_id}@{item.survey}{item.tag}", item.source.label or "",
@@ -133,11 +136,12 @@ def _featurise_one(args: tuple[LightCurve | Emulation, PipelineConfig]) -> tuple
             f.band, f.n_points, f.baseline_days)
 
 
-def featurise_curves(curves: Iterable[LightCurve | Emulation], config: PipelineConfig = PipelineConfig(),
+def featurise_curves(curves: Iterable[LightCurve | Emulation | Simulation], config: PipelineConfig = PipelineConfig(),
                      jobs: int = 1, total: int | None = None, desc: str = "features") -> FeatureTable:
     """Featurise curves (in ``jobs`` processes, with a progress bar of ``total`` curves) into a
     table, in input order; a curve that cannot be featurised keeps its row with the reason. An
-    :class:`~varstream.offline.emulate.Emulation` is built into its curve in the worker process."""
+    :class:`~varstream.offline.emulate.Emulation` or :class:`~varstream.offline.nonperiodic.Simulation`
+    is built into its curve in the worker process."""
     items = ((lc, config) for lc in curves)
     if jobs > 1:
         pool = mp.get_context("fork").Pool(jobs)

@@ -9,6 +9,9 @@ survey emulation.
    other surveys and cut to prefixes; the held-out stars are emulated too (the same recipe, other
    seeds), but only to fit the ensemble on validation and to report how the models do on
    emulated versions of test stars — emulated curves of a held-out star never enter training.
+5. simulated non-periodic curves (:mod:`.nonperiodic`, class ``NONPER``) on the emulated surveys'
+   cadences: a training set, and validation and test sets of their own seeds that join the
+   emulated validation and test rows — no held-out simulated curve is trained on.
 
 Emulated tables are cached like the dataset's (keyed by the stars, the seed and the settings).
 """
@@ -25,8 +28,8 @@ import numpy as np
 
 from varstream.lightcurve import LightCurve, PipelineConfig
 from varstream.lightcurve.loaders.dataset import Dataset, default_data_root
-from varstream.lightcurve.taxonomy import CATALINA_CLASSES
-from varstream.offline import emulate
+from varstream.lightcurve.taxonomy import CATALINA_CLASSES, NONPERIODIC
+from varstream.offline import emulate, nonperiodic
 from varstream.offline.augment import augment
 from varstream.offline.feature_cache import FeatureTable, cached_table, dataset_table, featurise_curves
 from varstream.offline.split import balance_plan, stratified_split
@@ -36,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Seed offsets (added to the run's seed) of the emulations of the training, validation and test parts.
 TRAIN_EMULATION_SEED, VAL_EMULATION_SEED, TEST_EMULATION_SEED = 101, 202, 303
+#: Seed offsets of the simulated non-periodic curves of the training, validation and test parts.
+TRAIN_NONPERIODIC_SEED, VAL_NONPERIODIC_SEED, TEST_NONPERIODIC_SEED = 404, 505, 606
 
 
 @dataclass
@@ -137,12 +142,32 @@ def emulated_table(dataset: Dataset, data_hash: str, part: str, curves: list[Lig
     plan = emulate.plan(curves, surveys, per_curve, prefixes, seed)
     key = (f"{data_hash}|{part}|{seed}|{per_curve}|{prefixes}|{[s.name for s in surveys]}|{emulate.EMULATION_VERSION}|"
            f"{sorted(c.object_id for c in curves)}|{survey_data}|{pipeline}")
+    return _featurised_rows(plan, f"{dataset.name}-emulated-{part}", key, f"emulated {part}", jobs, cache_dir, pipeline)
 
+
+def _featurised_rows(items: list, name: str, key: str, desc: str, jobs: int, cache_dir: Path | None,
+                     pipeline: PipelineConfig) -> FeatureTable:
+    """The featurised ``items`` (built in the workers) that could be featurised, cached under ``name`` and ``key``."""
     def build() -> FeatureTable:
-        table = featurise_curves(plan, pipeline, jobs, total=len(plan), desc=f"emulated {part}")
+        table = featurise_curves(items, pipeline, jobs, total=len(items), desc=desc)
         return table.subset(np.flatnonzero(table.ok))
 
-    return cached_table(cache_dir, f"{dataset.name}-emulated-{part}", key, build)
+    return cached_table(cache_dir, name, key, build)
+
+
+def held_out_count(n_train: int, config: TrainConfig) -> int:
+    """Simulated curves for validation (and as many for test): in the split's proportion to ``n_train``."""
+    return max(1, round(n_train * config.val_fraction / (1.0 - config.val_fraction - config.test_fraction)))
+
+
+def nonperiodic_features(part: str, n: int, surveys: list, seed: int, jobs: int, cache_dir: Path | None,
+                         pipeline: PipelineConfig) -> FeatureTable:
+    """The featurised simulated non-periodic curves (:func:`~varstream.offline.nonperiodic.plan`) of
+    one part, cached; curves that could not be featurised are left out."""
+    sims = nonperiodic.plan(n, surveys, seed)
+    key = (f"nonperiodic|{part}|{seed}|{n}|{[s.name for s in surveys]}|{nonperiodic.NONPERIODIC_VERSION}|"
+           f"{nonperiodic.source_sha256()}|{pipeline}")
+    return _featurised_rows(sims, f"nonperiodic-{part}", key, f"non-periodic {part}", jobs, cache_dir, pipeline)
 
 
 def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None) -> Prepared:
@@ -163,6 +188,8 @@ def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None
 
     augmenting = config.augment and bool(needed)
     emulating = config.emulations > 0 or config.prefixes > 0
+    if config.nonperiodic > 0 and NONPERIODIC not in classes:
+        classes = classes + [NONPERIODIC]
     wanted: set[str] = set()
     if augmenting:
         wanted |= set(table.object_ids[train_rows].tolist())
@@ -184,10 +211,12 @@ def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None
             parts.append(aug)
     empty = FeatureTable.empty(config.pipeline.sequence_length)
     val_emulated, test_emulated, n_emulated = empty, empty, 0
-    if emulating:
+    surveys: list = []
+    if emulating or config.nonperiodic > 0:
         root = Path(config.survey_data) if config.survey_data else default_data_root()
         surveys = emulate.default_surveys(root)
-        log.info("emulating surveys %s", [s.name for s in surveys])
+        log.info("emulated surveys %s", [s.name for s in surveys])
+    if emulating:
         train_curves = [curves[i] for i in train_real.object_ids if i in curves] + synthetic
         emulated = emulated_table(dataset, data_hash, "train", train_curves, surveys, config.emulations,
                                   config.prefixes, config.seed + TRAIN_EMULATION_SEED, config.survey_data, jobs, cache_dir, config.pipeline)
@@ -197,6 +226,14 @@ def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None
                                       surveys, 1, 1, config.seed + VAL_EMULATION_SEED, config.survey_data, jobs, cache_dir, config.pipeline)
         test_emulated = emulated_table(dataset, data_hash, "test", [curves[i] for i in test.object_ids if i in curves],
                                        surveys, 1, 1, config.seed + TEST_EMULATION_SEED, config.survey_data, jobs, cache_dir, config.pipeline)
+    if config.nonperiodic > 0:
+        held_out = held_out_count(config.nonperiodic, config)
+        parts.append(nonperiodic_features("train", config.nonperiodic, surveys, config.seed + TRAIN_NONPERIODIC_SEED,
+                                          jobs, cache_dir, config.pipeline))
+        val_emulated = FeatureTable.concat([val_emulated, nonperiodic_features(
+            "val", held_out, surveys, config.seed + VAL_NONPERIODIC_SEED, jobs, cache_dir, config.pipeline)])
+        test_emulated = FeatureTable.concat([test_emulated, nonperiodic_features(
+            "test", held_out, surveys, config.seed + TEST_NONPERIODIC_SEED, jobs, cache_dir, config.pipeline)])
     train = FeatureTable.concat(parts) if len(parts) > 1 else parts[0]
     return Prepared(classes, table, data_hash, train, val, test, val_emulated, test_emulated, made, n_emulated,
                     train_real, feature_columns(train, config))

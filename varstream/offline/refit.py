@@ -2,8 +2,9 @@
 adjustment, length temperatures — on its validation split, without retraining the members.
 
 The validation stars are the ones ``varstream train`` wrote to ``split.json``; their emulated
-versions are rebuilt with the training run's seed and settings (``training_report.json``), so the
-fit sees exactly the rows training fitted the ensemble on. Only ``ensemble.json`` and the
+versions (and the validation set of simulated non-periodic curves) are rebuilt with the training
+run's seed and settings (``training_report.json``), so the fit sees exactly the rows training
+fitted the ensemble on. Only ``ensemble.json`` and the
 ensemble's entry of the training report change; the members' ONNX files and cards do not.
 """
 
@@ -22,7 +23,9 @@ from varstream.modelcard import ENSEMBLE_FILE, EnsembleCard
 from varstream.offline import emulate, ensemble_fit
 from varstream.offline.feature_cache import FeatureTable, dataset_table
 from varstream.offline.metrics import classification_report
-from varstream.offline.prepare import VAL_EMULATION_SEED, emulated_table
+from varstream.offline.prepare import (VAL_EMULATION_SEED, VAL_NONPERIODIC_SEED, emulated_table, held_out_count,
+                                       nonperiodic_features)
+from varstream.offline.train_config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +57,20 @@ def refit_ensemble(dataset_dir: str | Path, models_dir: str | Path, cache_dir: P
     test = table.subset(np.array([row_of[i] for i in split["test_ids"]], dtype=np.int64))
     config = report["config"]
     val_emulated = FeatureTable.empty(pipeline.sequence_length)
-    if config.get("emulations", 0) > 0 or config.get("prefixes", 0) > 0:
-        survey_data = config.get("survey_data")
+    survey_data = config.get("survey_data")
+    emulating = config.get("emulations", 0) > 0 or config.get("prefixes", 0) > 0
+    if emulating or config.get("nonperiodic", 0) > 0:
         surveys = emulate.default_surveys(Path(survey_data) if survey_data else default_data_root())
+    if emulating:
         by_id = {lc.object_id: lc for lc in dataset.iter_lightcurves(ids=set(split["val_ids"]))}
         val_emulated = emulated_table(dataset, data_hash, "val", [by_id[i] for i in val.object_ids if i in by_id],
                                       surveys, 1, 1, config["seed"] + VAL_EMULATION_SEED, survey_data, jobs or 1,
                                       cache_dir, pipeline)
+    if config.get("nonperiodic", 0) > 0:
+        held_out = held_out_count(config["nonperiodic"], TrainConfig(val_fraction=config["val_fraction"],
+                                                                     test_fraction=config["test_fraction"]))
+        val_emulated = FeatureTable.concat([val_emulated, nonperiodic_features(
+            "val", held_out, surveys, config["seed"] + VAL_NONPERIODIC_SEED, jobs or 1, cache_dir, pipeline)])
     members = load_models(models_dir, tuple(old.members))
     classes = members[old.members[0]].classes
     index = {c: i for i, c in enumerate(classes)}
@@ -71,7 +81,8 @@ def refit_ensemble(dataset_dir: str | Path, models_dir: str | Path, cache_dir: P
         list(old.members), probs, np.array([index[c] for c in rows.labels]), np.arange(len(rows)) >= len(val),
         rows.n_points, fitted_on=f"{len(val)} validation stars and {len(val_emulated)} emulated versions of them "
                                  "(refitted by varstream refit-ensemble); the prior adjustment on the validation "
-                                 "stars alone", member_sha256=dict(old.member_sha256), pipeline=old.pipeline)
+                                 "stars alone", classes=classes, member_sha256=dict(old.member_sha256),
+        pipeline=old.pipeline)
     y_test = np.array([index[c] for c in test.labels])
     figures = {"before": classification_report(before.predict_proba(test.X, test.seq, test.n_points), y_test, classes)}
     card.write(models_dir)

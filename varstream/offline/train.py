@@ -191,7 +191,7 @@ def _fit_ensemble(fitted: dict[str, Fitted], prep: Prepared, out: Path, pipeline
         members, probs, prep.indices(val.labels), emulated, val.n_points,
         fitted_on=f"{len(prep.val)} validation stars and {len(prep.val_emulated)} emulated versions of them (other "
                   "surveys' cadences, noise and prefixes); the prior adjustment on the validation stars alone",
-        member_sha256={m: fitted[m].card.sha256 for m in members}, pipeline=pipeline)
+        classes=prep.classes, member_sha256={m: fitted[m].card.sha256 for m in members}, pipeline=pipeline)
     log.info("ensemble: weights %s, prior alpha %.1f (validation macro F1 %.3f -> %.3f)", card.weights,
              adjustment.alpha, adjustment.macro_f1_unadjusted, adjustment.macro_f1)
     card.write(out)

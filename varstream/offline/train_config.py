@@ -47,6 +47,9 @@ class TrainConfig:
         emulations: curves re-observed by another survey per training curve (real and synthetic;
             see :mod:`varstream.offline.emulate`); 0 disables emulation.
         prefixes: prefix cuts (the first N points) per training curve.
+        nonperiodic: simulated non-periodic training curves (:mod:`varstream.offline.nonperiodic`,
+            class ``NONPER``; about as many as the cap of a periodic class), and in proportion for
+            validation and test (their own seeds); 0: no non-periodic class.
         survey_data: the data root whose ``asassn`` and ``gaia_dr3`` curves lend their cadences and
             error models to the emulation (default: the shared data root, when it exists).
         exclude_features: features no model reads (besides those constant or missing in the
@@ -76,6 +79,7 @@ class TrainConfig:
     augment_templates: int = 400
     emulations: int = 2
     prefixes: int = 1
+    nonperiodic: int = 3000
     survey_data: str | None = None
     exclude_features: tuple[str, ...] = ()
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
