@@ -116,7 +116,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         compare_augmentation=args.compare_augmentation, seed=args.seed, rf_trees=args.trees,
         rf_max_depth=args.max_depth, mlp=replace(d.mlp, epochs=args.epochs, seed=args.seed, verbose=verbose),
         gru=replace(d.gru, epochs=args.gru_epochs, seed=args.seed, verbose=verbose), jobs=args.jobs, limit=args.limit,
-        emulations=args.emulations, prefixes=args.prefixes, nonperiodic=args.nonperiodic,
+        emulations=args.emulations, prefixes=args.prefixes, nonperiodic=args.nonperiodic, weighting=args.weighting,
+        class_power=args.class_power,
         survey_data=str(args.survey_data) if args.survey_data else None,
     )
     try:
@@ -214,6 +215,7 @@ def add_offline_commands(sub) -> None:
     _dataset_arg(p)
     p.add_argument("--out", type=Path, default=Path("models"), metavar="DIR", help="output directory (default: models)")
     from varstream.offline.train_config import MODEL_NAMES, TrainConfig
+    from varstream.offline.weights import WEIGHTINGS
 
     d = TrainConfig()
     p.add_argument("--models", default=",".join(d.models),
@@ -239,6 +241,11 @@ def add_offline_commands(sub) -> None:
                    help=f"each training curve also observed by N other surveys (default {d.emulations}; 0: none)")
     p.add_argument("--prefixes", type=int, default=d.prefixes, metavar="N",
                    help=f"each training curve also cut to N prefixes, its first observations (default {d.prefixes})")
+    p.add_argument("--weighting", choices=WEIGHTINGS, default=d.weighting,
+                   help=f"training weights: 'class' (every class the same total over its rows) or 'star' (one unit per "
+                        f"source star over its synthetic and emulated copies; default {d.weighting})")
+    p.add_argument("--class-power", type=float, default=d.class_power, metavar="P",
+                   help=f"class balance of --weighting star: 1 balanced by stars, 0 none (default {d.class_power})")
     p.add_argument("--nonperiodic", type=int, default=d.nonperiodic, metavar="N",
                    help=f"simulated non-periodic training curves, class NONPER (constant stars, supernovae, AGN, dwarf "
                         f"novae, flares, microlensing on the emulated surveys; default {d.nonperiodic}; 0: no such class)")

@@ -51,12 +51,12 @@ class _Net:
         raise NotImplementedError(f"{type(self).__name__} defines no network")
 
     def fit(self, x: np.ndarray, y: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, n_classes: int,
-            class_weight: dict[int, float] | None = None) -> _Net:
+            sample_weight: np.ndarray | None = None) -> _Net:
         """Train with early stopping on the validation loss, then fit T on validation.
 
         Args:
             n_classes: the classes are ``range(n_classes)`` (some may be absent from ``y``).
-            class_weight: per class index, the weight of its examples in the loss.
+            sample_weight: per training row, its weight in the loss (:mod:`.weights`).
         """
         tf = tensorflow()
         keras = tf.keras
@@ -72,7 +72,8 @@ class _Net:
                                                   patience=max(2, self.config.patience // 3), min_lr=1e-5)
         hist = train_model.fit(x.astype(np.float32), y, validation_data=(x_val.astype(np.float32), y_val),
                                epochs=self.config.epochs, batch_size=self.config.batch_size, callbacks=[stop, decay],
-                               class_weight=class_weight, verbose=self.config.verbose, shuffle=True)
+                               sample_weight=None if sample_weight is None else np.asarray(sample_weight, np.float32),
+                               verbose=self.config.verbose, shuffle=True)
         self.history_ = {"epochs_run": len(hist.history["loss"]),
                          "best_val_loss": float(min(hist.history["val_loss"]))}
         logit_model = keras.Model(inputs, logits)

@@ -34,6 +34,7 @@ from varstream.offline.augment import augment
 from varstream.offline.feature_cache import FeatureTable, cached_table, dataset_table, featurise_curves
 from varstream.offline.split import balance_plan, stratified_split
 from varstream.offline.train_config import TrainConfig
+from varstream.offline.weights import row_weights
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Prepared:
         y_*: class indices of the parts.
         n_synthetic: synthetic curves made per class; ``n_emulated``: emulated training rows.
         columns: the feature columns the feature models read.
+        train_weights: each training row's weight in the loss (:mod:`.weights`, the run's ``weighting``).
     """
 
     classes: list[str]
@@ -71,6 +73,7 @@ class Prepared:
     n_emulated: int
     train_real: FeatureTable
     columns: list[int]
+    train_weights: np.ndarray | None = None
 
     def indices(self, labels: np.ndarray) -> np.ndarray:
         index = {c: i for i, c in enumerate(self.classes)}
@@ -235,8 +238,11 @@ def prepare(dataset: Dataset, config: TrainConfig, cache_dir: Path | None = None
         test_emulated = FeatureTable.concat([test_emulated, nonperiodic_features(
             "test", held_out, surveys, config.seed + TEST_NONPERIODIC_SEED, jobs, cache_dir, config.pipeline)])
     train = FeatureTable.concat(parts) if len(parts) > 1 else parts[0]
-    return Prepared(classes, table, data_hash, train, val, test, val_emulated, test_emulated, made, n_emulated,
-                    train_real, feature_columns(train, config))
+    prepared = Prepared(classes, table, data_hash, train, val, test, val_emulated, test_emulated, made, n_emulated,
+                        train_real, feature_columns(train, config))
+    prepared.train_weights = row_weights(config.weighting, train.object_ids, prepared.y_train, len(classes),
+                                         config.class_power)
+    return prepared
 
 
 def describe(config: TrainConfig) -> dict:

@@ -34,6 +34,7 @@ from varstream.offline.nn import MLP, GRUNet
 from varstream.offline.prepare import Prepared, describe, prepare
 from varstream.offline.rf import RandomForest
 from varstream.offline.train_config import MODEL_NAMES, NetConfig, TrainConfig
+from varstream.offline.weights import class_weights
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +54,6 @@ def _versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             pass
     return out
-
-
-def _class_weights(y: np.ndarray, n_classes: int) -> dict[int, float]:
-    counts = np.bincount(y, minlength=n_classes).astype(float)
-    return {k: float(y.size / (n_classes * max(c, 1.0))) for k, c in enumerate(counts)}
 
 
 # ---------------------------------------------------------------- the models
@@ -94,9 +90,8 @@ class ModelSpec:
 
 def _rf_fit_args(prep: Prepared, columns: list[int] | None) -> dict:
     names = list(prep.table.names)
-    weights = _class_weights(prep.y_train, len(prep.classes))
     return {"feature_names": names if columns is None else [names[i] for i in columns],
-            "n_classes": len(prep.classes), "sample_weight": np.array([weights[k] for k in prep.y_train])}
+            "n_classes": len(prep.classes), "sample_weight": prep.train_weights}
 
 
 def _net_fit_args(kind: str) -> Callable[[Prepared, list[int] | None], dict]:
@@ -104,7 +99,7 @@ def _net_fit_args(kind: str) -> Callable[[Prepared, list[int] | None], dict]:
         val = prep.val_all
         x_val = val.seq if kind == "sequence" else val.X[:, columns]
         return {"x_val": x_val, "y_val": prep.indices(val.labels), "n_classes": len(prep.classes),
-                "class_weight": _class_weights(prep.y_train, len(prep.classes))}
+                "sample_weight": prep.train_weights}
     return args
 
 
@@ -250,9 +245,8 @@ def train(dataset_dir: str | Path, out_dir: str | Path, config: TrainConfig = Tr
     if config.compare_augmentation and "rf" in config.models and prep.n_synthetic:
         columns = MODELS["rf"].input_columns(prep)
         y_real = prep.indices(prep.train_real.labels)
-        weights = _class_weights(y_real, len(classes))
         rf = _forest(config).fit(prep.train_real.X[:, columns], y_real,
-                                 **{**_rf_fit_args(prep, columns), "sample_weight": np.array([weights[k] for k in y_real])})
+                                 **{**_rf_fit_args(prep, columns), "sample_weight": class_weights(y_real, len(classes))})
         without = classification_report(rf.predict_proba(prep.test.X[:, columns]), prep.y_test, classes)
         report["augmentation"] = {"rf_macro_f1_with": report["models"]["rf"]["macro_f1"],
                                   "rf_macro_f1_without": without["macro_f1"],

@@ -50,6 +50,10 @@ class TrainConfig:
         nonperiodic: simulated non-periodic training curves (:mod:`varstream.offline.nonperiodic`,
             class ``NONPER``; about as many as the cap of a periodic class), and in proportion for
             validation and test (their own seeds); 0: no non-periodic class.
+        weighting: how training rows weigh in the loss (:mod:`varstream.offline.weights`): ``class``
+            (every class the same total, spread over its rows; the shipped models) or ``star`` (one
+            unit per source star over its copies, classes scaled by ``class_power``).
+        class_power: the class balance of ``star`` weighting (1: balanced by stars, 0: none).
         survey_data: the data root whose ``asassn`` and ``gaia_dr3`` curves lend their cadences and
             error models to the emulation (default: the shared data root, when it exists).
         exclude_features: features no model reads (besides those constant or missing in the
@@ -80,6 +84,8 @@ class TrainConfig:
     emulations: int = 2
     prefixes: int = 1
     nonperiodic: int = 3000
+    weighting: str = "class"
+    class_power: float = 1.0
     survey_data: str | None = None
     exclude_features: tuple[str, ...] = ()
     pipeline: PipelineConfig = field(default_factory=PipelineConfig)
