@@ -105,19 +105,20 @@ class PriorEstimate:
 
 
 def estimate_prior(probs: np.ndarray, base_prior: np.ndarray, tolerance: float = 1e-6,
-                   max_iterations: int = 500) -> PriorEstimate:
+                   max_iterations: int = 500, start: np.ndarray | None = None) -> PriorEstimate:
     """Saerens et al. (2002)'s EM estimate of the class prior of the unlabelled rows ``probs``
     (``(n, classes)``, posteriors computed under ``base_prior``).
 
     E step: every row's posterior moved onto the current prior (:func:`reweight`); M step: the new
-    prior is their mean. Starts from ``base_prior``; stops when no class moves by more than
+    prior is their mean. Starts from ``start`` (e.g. the previous estimate of a growing sample: a
+    few iterations then suffice) or ``base_prior``; stops when no class moves by more than
     ``tolerance``.
     """
     probs = np.asarray(probs, dtype=np.float64)
     base = normalised(base_prior)
     if probs.ndim != 2 or probs.shape[0] == 0:
         return PriorEstimate(base, 0, False)
-    prior = base.copy()
+    prior = base.copy() if start is None else normalised(start)
     for it in range(1, max_iterations + 1):
         new = normalised(reweight(probs, prior, base).mean(axis=0))
         if np.max(np.abs(new - prior)) < tolerance:

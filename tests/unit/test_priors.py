@@ -54,6 +54,15 @@ def test_em_recovers_a_known_prior_shift():
     assert abs(post.mean(axis=0)[0] - true[0]) > 0.1    # the naive mean of posteriors is far off
 
 
+def test_em_from_a_warm_start_reaches_the_same_estimate_in_fewer_iterations():
+    rng = np.random.default_rng(6)
+    post, _ = _mixture(np.array([0.6, 0.25, 0.1, 0.05]), 20000, rng)
+    cold = estimate_prior(post, np.full(4, 0.25))
+    warm = estimate_prior(post, np.full(4, 0.25), start=cold.prior)
+    np.testing.assert_allclose(warm.prior, cold.prior, atol=1e-5)
+    assert warm.converged and warm.iterations < cold.iterations / 3
+
+
 def test_em_keeps_the_base_prior_when_the_sample_matches_it():
     rng = np.random.default_rng(4)
     base = np.array([0.5, 0.3, 0.2])

@@ -70,7 +70,9 @@ class SurveyPrior:
         self._since = 0
         if self.stars < self.min_stars:
             return None
-        self.estimate = priors.estimate_prior(np.stack(list(self.latest.values())), self.base).prior
+        # warm start from the last estimate: on the serving path an update takes a few iterations
+        self.estimate = priors.estimate_prior(np.stack(list(self.latest.values())), self.base,
+                                              start=self.estimate).prior
         return self.estimate
 
     def apply(self, probabilities: np.ndarray) -> np.ndarray | None:
